@@ -1,0 +1,152 @@
+"""``IdMap``: a frozen mapping between external ids (strings) and dense internal ints.
+
+Built once from the ids a model was fitted on; lookups are vectorised (a pandas ``Index``
+hash table) and unknown ids come back as ``-1`` (or raise :class:`~cxml.UnknownIdError` with
+``strict=True``) instead of crashing deep inside a model.
+
+Examples
+--------
+>>> from cxml.data import IdMap
+>>> m = IdMap.from_values(["b", "a", "b", "c"])
+>>> m.external_ids.tolist()
+['a', 'b', 'c']
+>>> m.to_internal(["c", "zz", "a"]).tolist()
+[2, -1, 0]
+>>> m.to_external([1, 0]).tolist()
+['b', 'a']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxml.exceptions import SchemaError, UnknownIdError
+from cxml.schema import STRING_DTYPE
+
+__all__ = ["IdMap", "to_id_strings"]
+
+
+@dataclass(frozen=True, eq=False)
+class IdMap:
+    """Frozen external-id ↔ internal-int mapping. Build it with :meth:`from_values`."""
+
+    external_ids: np.ndarray
+    _index: pd.Index = field(repr=False, compare=False)
+
+    @classmethod
+    def from_values(cls, values: Iterable[Any], *, sort: bool = True) -> IdMap:
+        """Build from any iterable of ids (duplicates allowed), stored as strings.
+
+        ``sort=True`` (default) numbers the distinct ids in sorted order, so the mapping does not
+        depend on row order; ``sort=False`` keeps the order of first appearance.
+        """
+        s = to_id_strings(_as_series(values))
+        if s.isna().any():
+            raise SchemaError(f"IdMap ids contain {int(s.isna().sum())} missing values; expected ids")
+        uniq = pd.unique(s.to_numpy(dtype=object))
+        ids = np.asarray(sorted(uniq) if sort else uniq, dtype=object)
+        return cls._from_array(ids)
+
+    @classmethod
+    def _from_array(cls, ids: np.ndarray) -> IdMap:
+        ids = np.asarray(ids, dtype=object)
+        index = pd.Index(ids, dtype=object)
+        if not index.is_unique:
+            raise SchemaError(f"IdMap ids must be unique; {int(index.duplicated().sum())} repeat")
+        ids.setflags(write=False)
+        return cls(external_ids=ids, _index=index)
+
+    def __len__(self) -> int:
+        return len(self.external_ids)
+
+    def __contains__(self, item: object) -> bool:
+        return str(item) in self._index
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, IdMap) and np.array_equal(self.external_ids, other.external_ids)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_internal(self, ids: Iterable[Any], *, strict: bool = False) -> np.ndarray:
+        """Internal ints for ``ids`` (int64); unknown ids are ``-1``, or raise with ``strict=True``."""
+        keys = _as_str_array(ids)
+        codes = self._index.get_indexer(keys).astype(np.int64)
+        if strict and (codes < 0).any():
+            unknown = keys[codes < 0]
+            raise UnknownIdError(
+                f"{len(unknown)} of {len(keys)} ids are unknown (first: {unknown[0]!r})"
+            )
+        return codes
+
+    def to_external(self, codes: Iterable[int] | np.ndarray) -> np.ndarray:
+        """External ids (object array of str) for internal ints; out-of-range raises ``IndexError``."""
+        arr = np.asarray(codes, dtype=np.int64)
+        if arr.size and (arr.min() < 0 or arr.max() >= len(self)):
+            raise IndexError(f"internal ids must be in 0..{len(self) - 1}; got {arr.min()}..{arr.max()}")
+        return self.external_ids[arr]
+
+    def unknown(self, ids: Iterable[Any]) -> np.ndarray:
+        """The ids (as str) that this map does not know, in input order."""
+        keys = _as_str_array(ids)
+        return keys[self._index.get_indexer(keys) < 0]
+
+    def drop(self, ids: Iterable[Any]) -> tuple[IdMap, np.ndarray]:
+        """A new map without ``ids`` and the old internal ints that were kept (in new order)."""
+        keep = ~np.isin(self.external_ids, _as_str_array(ids))
+        return IdMap._from_array(self.external_ids[keep].copy()), np.flatnonzero(keep)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Two columns ``internal, external`` (for parquet); :meth:`from_frame` reverses it."""
+        return pd.DataFrame(
+            {"internal": np.arange(len(self), dtype=np.int64),
+             "external": pd.array(self.external_ids, dtype=STRING_DTYPE)}
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> IdMap:
+        """Rebuild from :meth:`to_frame` output, checking the internal ids are 0..n-1 in order."""
+        internal = frame["internal"].to_numpy()
+        if not np.array_equal(internal, np.arange(len(frame))):
+            raise SchemaError("IdMap frame 'internal' column must be 0..n-1 in order")
+        return cls._from_array(frame["external"].astype(object).to_numpy())
+
+
+def _as_series(ids: Iterable[Any]) -> pd.Series:
+    if isinstance(ids, str):
+        return pd.Series([ids], dtype=object)
+    if isinstance(ids, pd.Series | pd.Index | np.ndarray):
+        return pd.Series(np.asarray(ids))
+    return pd.Series(list(ids), dtype=object)
+
+
+def _as_str_array(ids: Iterable[Any]) -> np.ndarray:
+    return to_id_strings(_as_series(ids)).to_numpy(dtype=object, na_value=None)
+
+
+def to_id_strings(s: pd.Series) -> pd.Series:
+    """Convert ids of any dtype to strings; whole floats lose their ``.0`` (``12346.0`` → ``"12346"``).
+
+    Surrounding white space is removed, so ``" 42"`` and ``42`` are the same id.
+    """
+    if pd.api.types.is_float_dtype(s.dtype):
+        vals = s.to_numpy(dtype="float64", na_value=np.nan)
+        finite = np.isfinite(vals)
+        if np.all(np.equal(np.mod(vals[finite], 1), 0)):
+            return s.astype("Int64").astype(STRING_DTYPE)
+    if isinstance(s.dtype, pd.StringDtype):
+        return s.astype(STRING_DTYPE).str.strip()
+    if s.dtype == object:
+        # mixed python objects: 1 and "1" must meet as "1"; a whole float 1.0 as "1" too
+        return s.map(_one_id, na_action="ignore").astype(STRING_DTYPE)
+    return s.astype(STRING_DTYPE)
+
+
+def _one_id(x: Any) -> str:
+    if isinstance(x, float | np.floating) and float(x).is_integer():
+        return str(int(x))
+    return str(x).strip()
