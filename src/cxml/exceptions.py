@@ -26,6 +26,7 @@ __all__ = [
     "MemoryBudgetError",
     "MissingModelError",
     "NotFittedError",
+    "OutputExistsError",
     "SchemaError",
     "SourceError",
     "UnknownIdError",
@@ -73,6 +74,10 @@ class MemoryBudgetError(CxmlError, MemoryError):
 
 class BundleError(CxmlError, ValueError):
     """A model bundle is missing, tampered with, of an unknown format, or unsafe to load."""
+
+
+class OutputExistsError(CxmlError, FileExistsError):
+    """An output path already holds something cxml must not replace without being asked."""
 
 
 class MissingModelError(CxmlError, LookupError):
