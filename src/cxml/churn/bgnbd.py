@@ -17,21 +17,16 @@ Examples
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 from scipy.special import digamma, expit, gammaln, hyp2f1
 from sklearn.base import BaseEstimator
 
+from cxml.churn._optim import minimize_log_params, report_convergence
 from cxml.churn.summary import rfm_summary, time_unit_days
 from cxml.exceptions import (
-    ConvergenceError,
-    ConvergenceWarning,
     InsufficientDataError,
     NotFittedError,
     SchemaError,
@@ -41,72 +36,6 @@ from cxml.schema import Columns, parse_horizon, validate_events
 __all__ = ["BGNBDModel"]
 
 _PARAMS = ("r", "alpha", "a", "b")
-# log-parameter box: wide enough for any time unit, narrow enough that exp() never overflows
-_LOG_BOUND = 25.0
-# a fitted value closer to a box edge than this is an MLE at infinity/zero, not an interior optimum
-_EDGE = 1e-6
-
-
-@dataclass(frozen=True)
-class _FitResult:
-    params: np.ndarray
-    objective: float
-    converged: bool
-    n_iter: int
-    gradient_norm: float
-    message: str
-
-
-def _minimize_log_params(
-    objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
-    starts: list[np.ndarray],
-    *,
-    tol: float,
-    max_iter: int,
-) -> _FitResult:
-    """L-BFGS-B on log-parameters from several starts; keeps the best and checks its convergence.
-
-    Converged means: scipy reports success, the largest component of the projected gradient of
-    the (per-customer) objective is below ``1000 * tol``, and no parameter sits on the box edge.
-    """
-    bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(starts[0])
-    best = None
-    for x0 in starts:
-        res = minimize(
-            objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-            options={"gtol": tol, "ftol": 1e-13, "maxiter": max_iter},
-        )
-        if best is None or (np.isfinite(res.fun) and res.fun < best.fun):
-            best = res
-    assert best is not None
-    _, grad = objective(best.x)
-    at_low = best.x <= -_LOG_BOUND + _EDGE
-    at_high = best.x >= _LOG_BOUND - _EDGE
-    projected = np.where((at_low & (grad > 0)) | (at_high & (grad < 0)), 0.0, grad)
-    grad_norm = float(np.max(np.abs(projected)))
-    problems = []
-    if not best.success:
-        problems.append(f"optimiser stopped: {best.message}")
-    if not np.isfinite(best.fun) or grad_norm > 1000 * tol:
-        problems.append(f"gradient norm {grad_norm:.3g} > {1000 * tol:.3g}")
-    if np.any(at_low | at_high):
-        problems.append("a parameter reached the edge of its range (the data do not identify it)")
-    return _FitResult(
-        params=np.exp(best.x), objective=float(best.fun), converged=not problems,
-        n_iter=int(best.nit), gradient_norm=grad_norm, message="; ".join(problems) or "converged",
-    )
-
-
-def _report_convergence(fit: _FitResult, model: str, strict: bool, params: dict[str, float]) -> None:
-    if fit.converged:
-        return
-    shown = ", ".join(f"{k}={v:.4g}" for k, v in params.items())
-    msg = f"{model} did not converge ({fit.message}); params {shown} are unreliable"
-    if strict:
-        raise ConvergenceError(msg)
-    warnings.warn(msg, ConvergenceWarning, stacklevel=3)
-
-
 def _bgnbd_loglik(
     params: np.ndarray,
     x: np.ndarray,
@@ -271,7 +200,7 @@ class BGNBDModel(BaseEstimator):
         # informed start: alpha on the scale of the observation period, so the time unit does not matter
         x0 = np.log([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
         jitter = np.random.default_rng(self.random_state).normal(0.0, 0.5, size=4)
-        fit = _minimize_log_params(objective, [x0, x0 + jitter], tol=self.tol, max_iter=self.max_iter)
+        fit = minimize_log_params(objective, [x0, x0 + jitter], tol=self.tol, max_iter=self.max_iter)
         self.params_ = dict(zip(_PARAMS, (float(v) for v in fit.params), strict=True))
         ll, _ = _bgnbd_loglik(fit.params, ux, utx, uT, levels)
         self.log_likelihood_ = float(np.sum(weights * ll))
@@ -280,7 +209,7 @@ class BGNBDModel(BaseEstimator):
         self.gradient_norm_ = fit.gradient_norm
         self.n_customers_ = len(x)
         self.summary_ = summary
-        _report_convergence(fit, "BGNBDModel", self.strict, self.params_)
+        report_convergence(fit, "BGNBDModel", self.strict, self.params_)
         return self
 
     def set_fitted_params(self, *, r: float, alpha: float, a: float, b: float) -> BGNBDModel:

@@ -24,7 +24,8 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 from sklearn.base import BaseEstimator
 
-from cxml.churn.bgnbd import BGNBDModel, _minimize_log_params, _report_convergence
+from cxml.churn._optim import minimize_log_params, report_convergence
+from cxml.churn.bgnbd import BGNBDModel
 from cxml.churn.summary import rfm_summary, time_unit_days
 from cxml.exceptions import DataWarning, InsufficientDataError, NotFittedError, SchemaError
 from cxml.schema import Columns, parse_horizon, validate_events
@@ -151,14 +152,14 @@ class GammaGammaModel(BaseEstimator):
         # informed start: with p=1, q=2 the prior mean spend p*v/(q-1) is v, set to the observed mean
         x0 = np.log([1.0, 2.0, float(np.mean(ms))])
         jitter = np.random.default_rng(self.random_state).normal(0.0, 0.5, size=3)
-        fit = _minimize_log_params(objective, [x0, x0 + jitter], tol=self.tol, max_iter=self.max_iter)
+        fit = minimize_log_params(objective, [x0, x0 + jitter], tol=self.tol, max_iter=self.max_iter)
         self.params_ = dict(zip(_PARAMS, (float(v) for v in fit.params), strict=True))
         self.log_likelihood_ = float(_gg_loglik(fit.params, xs, ms, levels)[0].sum())
         self.converged_ = fit.converged
         self.n_iter_ = fit.n_iter
         self.gradient_norm_ = fit.gradient_norm
         self.n_customers_ = n
-        _report_convergence(fit, "GammaGammaModel", self.strict, self.params_)
+        report_convergence(fit, "GammaGammaModel", self.strict, self.params_)
         return self
 
     def set_fitted_params(self, *, p: float, q: float, v: float) -> GammaGammaModel:
