@@ -1,0 +1,251 @@
+"""Baseline recommenders: popularity, item-kNN (cosine) and EASE (Steck 2019)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from cxml.exceptions import MemoryBudgetError, SchemaError
+from cxml.recommend._matrix import decay_weights
+from cxml.recommend._topk import chunks
+from cxml.recommend.base import BaseRecommender
+
+__all__ = ["EASERecommender", "ItemKNNRecommender", "PopularityRecommender"]
+
+
+def _binarised(X: sp.csr_matrix, binary: bool) -> sp.csr_matrix:
+    if not binary:
+        return X
+    out = X.copy()
+    out.data = np.ones_like(out.data)
+    return out
+
+
+def _positive_number(name: str, v: object, *, allow_zero: bool = False) -> None:
+    ok = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+    if not ok or not np.isfinite(float(v)) or float(v) < 0 or (float(v) == 0 and not allow_zero):  # type: ignore[arg-type]
+        expected = ">= 0" if allow_zero else "> 0"
+        raise SchemaError(f"{name}={v!r} is not valid; expected a number {expected}")
+
+
+class PopularityRecommender(BaseRecommender):
+    """The same ranking for everybody: the most bought items (seen items still excluded per customer).
+
+    Parameters
+    ----------
+    by
+        ``"customers"``: number of distinct customers who bought the item; ``"weight"``: summed
+        interaction weight (``fit(weight=...)``).
+    half_life
+        Optional time decay in days: each purchase (``by="weight"``) or each customer's latest
+        purchase (``by="customers"``) counts ``0.5 ** (age / half_life)``, age measured back from
+        the last training purchase.
+    repeat_weight, repeat_half_life
+        Repeat-purchase blend for ``exclude_seen=False`` (see :mod:`cxml.recommend.base`).
+
+    ``similar_items`` returns the most popular other items.
+
+    Examples
+    --------
+    >>> import pandas as pd, cxml
+    >>> ev = cxml.load_events(pd.DataFrame({"customer_id": ["a", "b", "b"],
+    ...     "timestamp": ["2024-01-01"] * 3, "item_id": ["x", "x", "y"]}))
+    >>> PopularityRecommender().fit(ev).recommend(["new"], k=2)["item_id"].tolist()
+    ['x', 'y']
+    """
+
+    def __init__(
+        self,
+        *,
+        by: str = "customers",
+        half_life: float | None = None,
+        repeat_weight: float = 0.5,
+        repeat_half_life: float | None = 90.0,
+    ) -> None:
+        self.by = by
+        self.half_life = half_life
+        self.repeat_weight = repeat_weight
+        self.repeat_half_life = repeat_half_life
+
+    def _check_params(self) -> None:
+        if self.by not in ("customers", "weight"):
+            raise SchemaError(f"by={self.by!r} is not valid; expected 'customers' or 'weight'")
+        if self.half_life is not None:
+            _positive_number("half_life", self.half_life)
+
+    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
+        ref = self.reference_time_.to_datetime64()
+        hl = None if self.half_life is None else float(self.half_life)
+        u, i, ts = rows["u"].to_numpy(), rows["i"].to_numpy(), rows["ts"].to_numpy()
+        if self.by == "weight":
+            w = rows["w"].to_numpy() * decay_weights(ts, ref, hl)
+            scores = np.bincount(i, weights=w, minlength=len(self.item_map_))
+        else:
+            # a customer counts once per item, as of their latest purchase of it
+            last = pd.DataFrame({"u": u, "i": i, "ts": ts}).groupby(["u", "i"], sort=False)["ts"].max()
+            w = decay_weights(last.to_numpy(), ref, hl)
+            scores = np.bincount(last.index.get_level_values("i").to_numpy(), weights=w,
+                                 minlength=len(self.item_map_))
+        self.item_scores_ = scores.astype(np.float64)
+
+    def _fallback_scores(self) -> np.ndarray:
+        return self.item_scores_
+
+    def _score_block(self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.item_scores_, (len(codes), len(self.item_scores_)))
+
+    def _item_block(self, codes: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.item_scores_, (len(codes), len(self.item_scores_)))
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        return {"item_scores": self.item_scores_}
+
+    def _restore_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.item_scores_ = arrays["item_scores"]
+
+
+class ItemKNNRecommender(BaseRecommender):
+    """Item-based nearest neighbours on cosine similarity of item purchase vectors.
+
+    ``sim(i, j) = <x_i, x_j> / (|x_i| |x_j| + shrinkage)`` over the customer × item matrix
+    (purchase indicators when ``binary=True``, the default; the ``fit`` weights otherwise); each item
+    keeps its ``k_neighbors`` most similar items. A customer's score for item ``i`` is
+    ``sum_j x_uj * sim(i, j)`` over ``i``'s neighbours ``j`` the customer bought.
+
+    Examples
+    --------
+    >>> import pandas as pd, cxml
+    >>> ev = cxml.load_events(pd.DataFrame({"customer_id": ["a", "a", "b", "b", "c"],
+    ...     "timestamp": ["2024-01-01"] * 5, "item_id": ["x", "y", "x", "y", "x"]}))
+    >>> ItemKNNRecommender().fit(ev).recommend(["c"], k=1)["item_id"].tolist()
+    ['y']
+    """
+
+    def __init__(
+        self,
+        *,
+        k_neighbors: int = 100,
+        shrinkage: float = 0.0,
+        binary: bool = True,
+        repeat_weight: float = 0.5,
+        repeat_half_life: float | None = 90.0,
+    ) -> None:
+        self.k_neighbors = k_neighbors
+        self.shrinkage = shrinkage
+        self.binary = binary
+        self.repeat_weight = repeat_weight
+        self.repeat_half_life = repeat_half_life
+
+    def _check_params(self) -> None:
+        k = self.k_neighbors
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise SchemaError(f"k_neighbors={k!r} is not valid; expected an integer >= 1")
+        _positive_number("shrinkage", self.shrinkage, allow_zero=True)
+
+    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
+        Xc = _binarised(X, bool(self.binary)).astype(np.float64).tocsc()
+        gram = (Xc.T @ Xc).tocsr()
+        norms = np.sqrt(np.asarray(Xc.multiply(Xc).sum(axis=0)).ravel())
+        n = X.shape[1]
+        k = min(int(self.k_neighbors), max(n - 1, 1))
+        parts = []
+        for sl in chunks(n, n):
+            dense = gram[sl].toarray()
+            dense /= np.outer(norms[sl], norms) + float(self.shrinkage) + 1e-12
+            dense[np.arange(dense.shape[0]), np.arange(sl.start, sl.stop)] = 0.0
+            if k < n:
+                drop = np.argpartition(-dense, k - 1, axis=1)[:, k:]
+                np.put_along_axis(dense, drop, 0.0, axis=1)
+            parts.append(sp.csr_matrix(dense))
+        self.neighbors_ = sp.vstack(parts).tocsr().astype(np.float32) if parts else sp.csr_matrix((n, n))
+        self._neighbors_t = self.neighbors_.T.tocsr()
+
+    def _score_block(self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray) -> np.ndarray:
+        return np.asarray((_binarised(X, bool(self.binary)) @ self._neighbors_t).toarray())
+
+    def _item_block(self, codes: np.ndarray) -> np.ndarray:
+        block = self.neighbors_[codes].toarray().astype(np.float64)
+        block[block == 0] = -np.inf  # only real neighbours are similar items
+        return block
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        from cxml.recommend._persist import csr_arrays
+
+        return csr_arrays("neighbors", self.neighbors_)
+
+    def _restore_state(self, arrays: dict[str, np.ndarray]) -> None:
+        from cxml.recommend._persist import csr_from
+
+        self.neighbors_ = csr_from(arrays, "neighbors")
+        self._neighbors_t = self.neighbors_.T.tocsr()
+
+
+class EASERecommender(BaseRecommender):
+    """EASE: closed-form shallow autoencoder (Steck 2019, "Embarrassingly Shallow Autoencoders").
+
+    ``B = I - P / diag(P)`` with ``P = (X'X + l2 I)^-1``; scores ``X_u B``. ``X`` holds purchase
+    indicators when ``binary=True`` (the default, as in the paper), the ``fit`` weights otherwise.
+    Needs dense
+    ``n_items × n_items`` float64 matrices: when one would exceed ``max_memory_bytes`` fit raises
+    :class:`cxml.MemoryBudgetError` (peak use is about three such matrices).
+
+    Examples
+    --------
+    >>> import pandas as pd, cxml
+    >>> ev = cxml.load_events(pd.DataFrame({"customer_id": ["a", "a", "b", "b", "c"],
+    ...     "timestamp": ["2024-01-01"] * 5, "item_id": ["x", "y", "x", "y", "x"]}))
+    >>> EASERecommender(l2=1.0).fit(ev).recommend(["c"], k=1)["item_id"].tolist()
+    ['y']
+    """
+
+    def __init__(
+        self,
+        *,
+        l2: float = 200.0,
+        binary: bool = True,
+        max_memory_bytes: int = 2 * 1024**3,
+        repeat_weight: float = 0.5,
+        repeat_half_life: float | None = 90.0,
+    ) -> None:
+        self.l2 = l2
+        self.binary = binary
+        self.max_memory_bytes = max_memory_bytes
+        self.repeat_weight = repeat_weight
+        self.repeat_half_life = repeat_half_life
+
+    def _check_params(self) -> None:
+        _positive_number("l2", self.l2)
+        _positive_number("max_memory_bytes", self.max_memory_bytes)
+
+    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
+        n = X.shape[1]
+        needed = n * n * 8
+        if needed > self.max_memory_bytes:
+            raise MemoryBudgetError(
+                f"EASE needs a dense {n} x {n} float64 item-item matrix ({needed:,} bytes = "
+                f"{needed / 2**30:.2f} GiB) for {n} items, above max_memory_bytes="
+                f"{int(self.max_memory_bytes):,}; raise max_memory_bytes, keep fewer items, "
+                "or use ALSRecommender / ItemKNNRecommender"
+            )
+        Xd = _binarised(X, bool(self.binary)).astype(np.float64)
+        gram = (Xd.T @ Xd).toarray()
+        gram[np.diag_indices(n)] += float(self.l2)
+        P = np.linalg.inv(gram)
+        del gram
+        B = P / (-np.diag(P))[None, :]
+        B[np.diag_indices(n)] = 0.0
+        self.item_weights_ = B.astype(np.float32)
+
+    def _score_block(self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray) -> np.ndarray:
+        return np.asarray(_binarised(X, bool(self.binary)) @ self.item_weights_)
+
+    def _item_block(self, codes: np.ndarray) -> np.ndarray:
+        return np.asarray(self.item_weights_[codes], dtype=np.float64)
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        return {"item_weights": self.item_weights_}
+
+    def _restore_state(self, arrays: dict[str, np.ndarray]) -> None:
+        self.item_weights_ = arrays["item_weights"]
+

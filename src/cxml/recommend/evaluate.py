@@ -1,0 +1,111 @@
+"""``evaluate``: offline top-k evaluation of a fitted recommender (PROTOCOL.md, recommendation)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from cxml.data import IdMap
+from cxml.exceptions import InsufficientDataError
+from cxml.recommend.metrics import coverage, novelty, ranking_metrics
+from cxml.schema import Columns, purchase_mask, validate_events
+
+__all__ = ["evaluate", "recommendation_matrix"]
+
+
+class _Recommends(Protocol):
+    def recommend(
+        self, customers: Any, k: int = 10, exclude_seen: bool = True
+    ) -> pd.DataFrame:
+        ...
+
+
+def _bought(events: pd.DataFrame) -> pd.DataFrame:
+    rows = events.loc[purchase_mask(events).to_numpy() & events[Columns.ITEM].notna().to_numpy()]
+    return pd.DataFrame({"customer": rows[Columns.CUSTOMER].to_numpy(dtype=object),
+                         "item": rows[Columns.ITEM].to_numpy(dtype=object)})
+
+
+def recommendation_matrix(recs: pd.DataFrame, users: np.ndarray, item_map: IdMap, k: int) -> np.ndarray:
+    """``len(users) × k`` item codes (``-1`` empty) from a ``recommend`` frame."""
+    out = np.full((len(users), k), -1, dtype=np.int64)
+    row = pd.Index(users).get_indexer(recs[Columns.CUSTOMER].to_numpy(dtype=object))
+    col = recs[Columns.RANK].to_numpy(dtype=np.int64) - 1
+    code = item_map.to_internal(recs[Columns.ITEM].to_numpy(dtype=object))
+    ok = (row >= 0) & (col >= 0) & (col < k)
+    out[row[ok], col[ok]] = code[ok]
+    return out
+
+
+def evaluate(
+    model: _Recommends,
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    k: int = 10,
+    *,
+    exclude_seen: bool = True,
+) -> dict[str, float]:
+    """Top-``k`` metrics of a recommender fitted on ``train``, measured on ``test``.
+
+    Test users are customers with at least one test purchase row whose customer and item both
+    appear among the train purchase rows (the filter of :func:`temporal_split`, re-applied here so
+    any ``test`` frame is scored the same way). A user's relevant items are their distinct test
+    items — including items they bought in train, so with ``exclude_seen=True`` such repeats count
+    as relevant but can never be hit (PROTOCOL.md), and with ``exclude_seen=False`` the
+    recommender is measured on repeats and discoveries alike.
+
+    Returns
+    -------
+    dict
+        ``precision, recall, ndcg, map, mrr, hit_rate`` (means over test users, see
+        :mod:`cxml.recommend.metrics`), ``coverage`` (distinct recommended items / train items),
+        ``novelty`` (mean ``-log2`` share of train customers who bought a recommended item),
+        ``n_users`` and ``k``.
+
+    Examples
+    --------
+    >>> import pandas as pd, cxml
+    >>> from cxml.recommend import PopularityRecommender, temporal_split
+    >>> ev = cxml.load_events(pd.DataFrame({"customer_id": ["a", "b", "b", "a"],
+    ...     "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-02-01"],
+    ...     "item_id": ["x", "x", "y", "y"]}))
+    >>> train, test = temporal_split(ev, test_start="2024-02-01")
+    >>> evaluate(PopularityRecommender().fit(train), train, test, k=1)["ndcg"]
+    1.0
+    """
+    validate_events(train)
+    validate_events(test)
+    bought = _bought(train)
+    if bought.empty:
+        raise InsufficientDataError(f"train ({len(train)} rows) holds no purchase rows with an item")
+    user_share = bought.drop_duplicates()
+    item_map = IdMap.from_values(bought["item"])
+    n_customers = bought["customer"].nunique()
+    share = np.bincount(item_map.to_internal(user_share["item"].to_numpy()),
+                        minlength=len(item_map)) / n_customers
+    target = _bought(test)
+    target = target.loc[target["customer"].isin(pd.Index(bought["customer"].unique()))
+                        & target["item"].isin(pd.Index(item_map.external_ids))].drop_duplicates()
+    users = np.asarray(sorted(target["customer"].unique()), dtype=object)
+    result: dict[str, float] = {"n_users": float(len(users)), "k": float(k)}
+    if len(users) == 0:
+        raise InsufficientDataError(
+            "no test user has a purchase of a train item and a purchase history in train; nothing to evaluate"
+        )
+    recs = model.recommend(users, k=k, exclude_seen=exclude_seen)
+    rec = recommendation_matrix(recs, users, item_map, k)
+    rel_rows = pd.Index(users).get_indexer(target["customer"].to_numpy())
+    rel_cols = item_map.to_internal(target["item"].to_numpy())
+    relevant = sp.csr_matrix(
+        (np.ones(len(target)), (rel_rows, rel_cols)),
+        shape=(len(users), len(item_map)),
+    )
+    result.update(ranking_metrics(rec, relevant, k))
+    result["coverage"] = coverage(rec, len(item_map))
+    result["novelty"] = novelty(rec, share)
+    result["n_users"] = int(len(users))
+    result["k"] = int(k)
+    return result
