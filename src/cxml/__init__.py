@@ -27,6 +27,7 @@ from cxml.exceptions import (
     UnknownIdError,
 )
 from cxml.schema import Columns, EventTypes, validate_events
+from cxml.scoring import Scorer
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "NotFittedError",
     "OutputExistsError",
     "SchemaError",
+    "Scorer",
     "SourceError",
     "UnknownIdError",
     "__version__",

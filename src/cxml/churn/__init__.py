@@ -11,15 +11,22 @@ This package holds the probabilistic buy-till-you-die baselines (:class:`BGNBDMo
 
 from cxml.churn import metrics, plots
 from cxml.churn.bgnbd import BGNBDModel
+from cxml.churn.churn_model import ChurnModel
+from cxml.churn.cltv_model import CLTVModel
+from cxml.churn.evaluation import evaluate_churn, evaluate_cltv
 from cxml.churn.gamma_gamma import GammaGammaModel
 from cxml.churn.metrics import churn_metrics, cltv_metrics
 from cxml.churn.summary import rfm_summary
 
 __all__ = [
     "BGNBDModel",
+    "CLTVModel",
+    "ChurnModel",
     "GammaGammaModel",
     "churn_metrics",
     "cltv_metrics",
+    "evaluate_churn",
+    "evaluate_cltv",
     "metrics",
     "plots",
     "rfm_summary",

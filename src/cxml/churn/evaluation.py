@@ -1,0 +1,279 @@
+"""Out-of-time evaluation of fitted churn and CLTV models against the PROTOCOL.md baselines.
+
+:func:`evaluate_churn` / :func:`evaluate_cltv` take a model fitted with events before ``as_of``,
+compute the real outcome in ``[as_of, as_of + horizon)`` and score the model *and* the simple
+baselines on the same customers (those existing at ``as_of``):
+
+- churn: the recency rule (days since the last purchase), BG/NBD ``−E[purchases in horizon]``,
+  BG/NBD ``P(no purchase in horizon)`` and BG/NBD ``1 − P(alive)``;
+- CLTV: BG/NBD × Gamma-Gamma expected spend, and the net spend of the previous window of the same
+  length (``recent_spend``, a naive "same as last period" forecast).
+
+The baseline BG/NBD and Gamma-Gamma models are fitted on the purchases before ``as_of`` (weeks,
+PROTOCOL.md's summary). Score-only baselines (recency, −E[purchases], recent spend) have no
+probability, so their Brier score and log-loss are NaN.
+
+Examples
+--------
+>>> from cxml.churn.evaluation import score_baseline_metrics
+>>> score_baseline_metrics([1, 0, 1, 0], [3.0, 1.0, 2.0, 0.5])["roc_auc"]
+1.0
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxml.churn import metrics as M
+from cxml.churn._lgbm import check_reaches
+from cxml.churn.bgnbd import BGNBDModel
+from cxml.churn.gamma_gamma import GammaGammaModel
+from cxml.churn.summary import rfm_summary
+from cxml.exceptions import DataWarning, InsufficientDataError, NotFittedError, SchemaError
+from cxml.features import churn_labels, future_value
+from cxml.schema import Columns, events_before, parse_as_of, parse_horizon, purchase_mask, validate_events
+
+__all__ = [
+    "CHURN_BASELINES",
+    "baseline_churn_scores",
+    "baseline_cltv_values",
+    "evaluate_churn",
+    "evaluate_cltv",
+    "score_baseline_metrics",
+]
+
+#: Churn baselines whose ROC-AUC the model must beat (PROTOCOL.md); higher score = more likely to churn.
+CHURN_BASELINES = (
+    "recency",
+    "bgnbd_neg_expected_purchases",
+    "bgnbd_p_no_purchase",
+    "bgnbd_1_minus_p_alive",
+)
+_PROBABILITY_BASELINES = ("bgnbd_p_no_purchase", "bgnbd_1_minus_p_alive")
+
+
+def score_baseline_metrics(y: Any, score: Any) -> dict[str, float]:
+    """The churn metrics that need only a ranking score (Brier and log-loss are NaN)."""
+    yy = np.asarray(y, dtype=np.float64)
+    return {
+        "roc_auc": M.roc_auc(yy, score),
+        "pr_auc": M.pr_auc(yy, score),
+        "brier": math.nan,
+        "log_loss": math.nan,
+        "lift_at_10": M.lift_at(yy, score, 0.1),
+        "capture_rate_at_10": M.capture_rate_at(yy, score, 0.1),
+        "base_rate": float(yy.mean()),
+        "n": float(yy.size),
+    }
+
+
+def baseline_churn_scores(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.DataFrame:
+    """Churn scores of the :data:`CHURN_BASELINES`, indexed by the customers existing at ``as_of``.
+
+    BG/NBD columns are NaN when the model cannot be fitted (no repeat buyers before ``as_of``).
+    """
+    ts, h = parse_as_of(as_of), parse_horizon(horizon)
+    before = events_before(events, ts)
+    rows = before.loc[purchase_mask(before).to_numpy()]
+    last = rows.groupby(Columns.CUSTOMER, sort=True)[Columns.TIMESTAMP].max()
+    out = pd.DataFrame({"recency": (ts - last) / pd.Timedelta(days=1)})
+    out.index = out.index.astype("str")
+    summary = rfm_summary(events, ts, time_unit="W", monetary=False)
+    for col in CHURN_BASELINES[1:]:
+        out[col] = np.nan
+    try:
+        bg = BGNBDModel(time_unit="W").fit_summary(summary)
+    except InsufficientDataError as exc:
+        warnings.warn(f"BG/NBD baselines are NaN: {exc}", DataWarning, stacklevel=2)
+        return out
+    x, tx, T = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
+    t = h / pd.Timedelta(days=7)
+    bg_scores = pd.DataFrame(
+        {
+            "bgnbd_neg_expected_purchases": -bg.expected_purchases(t, x, tx, T),
+            "bgnbd_p_no_purchase": bg.p_no_purchase(t, x, tx, T),
+            "bgnbd_1_minus_p_alive": 1.0 - bg.p_alive(x, tx, T),
+        },
+        index=summary.index.astype("str"),
+    )
+    out[bg_scores.columns] = bg_scores.reindex(out.index)
+    return out
+
+
+def baseline_cltv_values(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.DataFrame:
+    """``bgnbd_gamma_gamma`` and ``recent_spend`` value forecasts per customer existing at ``as_of``."""
+    ts, h = parse_as_of(as_of), parse_horizon(horizon)
+    window = events.loc[
+        (events[Columns.TIMESTAMP] >= ts - h).to_numpy() & (events[Columns.TIMESTAMP] < ts).to_numpy()
+    ]
+    spend_rows = window.loc[window[Columns.EVENT_TYPE].eq("purchase").to_numpy(dtype=bool, na_value=True)]
+    recent = spend_rows.groupby(Columns.CUSTOMER)[Columns.AMOUNT].sum()
+    summary = rfm_summary(events, ts, time_unit="W")
+    index = summary.index.astype("str")
+    out = pd.DataFrame({"bgnbd_gamma_gamma": np.nan}, index=index)
+    out["recent_spend"] = recent.reindex(index).fillna(0.0).clip(lower=0.0).to_numpy()
+    try:
+        bg = BGNBDModel(time_unit="W").fit_summary(summary)
+        with warnings.catch_warnings():
+            # one-time buyers and zero-amount lines are expected; GG uses the repeat buyers by definition
+            warnings.simplefilter("ignore", DataWarning)
+            gg = GammaGammaModel(time_unit="W").fit_summary(summary)
+        value = gg.customer_lifetime_value(bg, events, ts, h)
+        out["bgnbd_gamma_gamma"] = value.set_index(Columns.CUSTOMER)[Columns.EXPECTED_VALUE].reindex(index)
+    except (InsufficientDataError, ValueError) as exc:
+        warnings.warn(f"BG/NBD x Gamma-Gamma baseline is NaN: {exc}", DataWarning, stacklevel=2)
+    return out
+
+
+def _check_inputs(model: Any, events: pd.DataFrame, as_of: Any) -> tuple[pd.Timestamp, pd.Timedelta]:
+    if not hasattr(model, "booster_"):
+        raise NotFittedError(
+            f"{type(model).__name__} is not fitted; fit it with events before as_of, then evaluate"
+        )
+    validate_events(events)
+    ts, h = parse_as_of(as_of), parse_horizon(model.horizon)
+    check_reaches(events, ts + h, h, f"evaluation needs the outcome window [{ts}, {ts + h}) observed")
+    if hasattr(model, "as_of_") and model.as_of_ > ts:
+        warnings.warn(
+            f"the model was fitted as of {model.as_of_.date()}, after the evaluation as_of {ts.date()}: "
+            "its training labels overlap the evaluated window, so the scores are optimistic",
+            DataWarning,
+            stacklevel=3,
+        )
+    return ts, h
+
+
+def _slice_labels(events: pd.DataFrame, as_of: pd.Timestamp, customers: pd.Index, slices: Any) -> np.ndarray:
+    """One label per customer: a column's most frequent value before ``as_of``, or a given Series."""
+    if isinstance(slices, str):
+        if slices not in events.columns:
+            raise SchemaError(f"slices={slices!r} is not a column of the events; expected e.g. 'country'")
+        before = events_before(events, as_of)[[Columns.CUSTOMER, slices]].dropna()
+        counts = before.groupby([Columns.CUSTOMER, slices], sort=True).size().reset_index(name="n")
+        top = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates(Columns.CUSTOMER)
+        labels = top.set_index(Columns.CUSTOMER)[slices]
+    elif isinstance(slices, pd.Series):
+        labels = slices.copy()
+        labels.index = labels.index.astype("str")
+    else:
+        raise SchemaError(
+            f"slices has type {type(slices).__name__}; "
+            "expected a column name or a Series customer_id -> label"
+        )
+    return labels.reindex(customers).astype(object).fillna("unknown").astype(str).to_numpy()
+
+
+def evaluate_churn(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any = None) -> dict[str, Any]:
+    """Score a fitted churn model and the baselines on the real churn in ``[as_of, as_of + horizon)``.
+
+    Parameters
+    ----------
+    model
+        A fitted ``ChurnModel`` (its ``horizon`` defines the outcome window).
+    events
+        Events covering at least ``as_of + horizon`` (else :class:`cxml.InsufficientDataError`).
+    as_of
+        Evaluation date; the model and the baselines see only events before it.
+    slices
+        Optional fairness breakdown: an events column (each customer gets its most frequent value
+        before ``as_of``) or a Series ``customer_id -> label``.
+
+    Returns
+    -------
+    dict
+        ``model`` and ``baselines[name]`` metric dicts (:func:`cxml.churn.metrics.churn_metrics`
+        keys), ``best_baseline`` (highest ROC-AUC), ``model_beats_baselines``, sizes, and with
+        ``slices`` a ``slices`` DataFrame (one row per slice with its size, the model's metrics and
+        each baseline's ROC-AUC).
+    """
+    ts, h = _check_inputs(model, events, as_of)
+    risk = model.predict(events, ts).set_index(Columns.CUSTOMER)[Columns.CHURN_PROBABILITY]
+    y = churn_labels(events, ts, h).reindex(risk.index).to_numpy(dtype=np.float64)
+    p = risk.to_numpy()
+    base = baseline_churn_scores(events, ts, h).reindex(risk.index)
+    baselines: dict[str, dict[str, float]] = {}
+    for name in CHURN_BASELINES:
+        s = base[name].to_numpy(dtype=np.float64)
+        if np.isnan(s).any():
+            continue
+        probability = name in _PROBABILITY_BASELINES
+        baselines[name] = M.churn_metrics(y, s) if probability else score_baseline_metrics(y, s)
+    model_metrics = M.churn_metrics(y, p)
+    best = max(baselines, key=lambda k: _nan_low(baselines[k]["roc_auc"])) if baselines else None
+    out: dict[str, Any] = {
+        "as_of": ts.isoformat(),
+        "horizon": str(h),
+        "n_customers": len(y),
+        "churn_rate": float(np.mean(y)),
+        "model": model_metrics,
+        "baselines": baselines,
+        "best_baseline": best,
+        "model_beats_baselines": bool(
+            best is not None and model_metrics["roc_auc"] > baselines[best]["roc_auc"]
+        ),
+    }
+    if slices is not None:
+        labels = _slice_labels(events, ts, risk.index, slices)
+        table = M.sliced(M.churn_metrics, y, p, labels)
+        for name in baselines:
+            table[f"{name}_roc_auc"] = M.sliced(M.roc_auc, y, base[name].to_numpy(), labels)["roc_auc"]
+        out["slices"] = table
+    return out
+
+
+def evaluate_cltv(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any = None) -> dict[str, Any]:
+    """Score a fitted CLTV model and the baselines on the real net spend in ``[as_of, as_of + horizon)``.
+
+    Same arguments as :func:`evaluate_churn`. Returns ``model`` and ``baselines[name]`` dicts of
+    :func:`cxml.churn.metrics.cltv_metrics`, ``model_beats_baselines`` (Spearman and normalized Gini
+    both >= BG/NBD × Gamma-Gamma), sizes and optionally the ``slices`` table.
+    """
+    ts, h = _check_inputs(model, events, as_of)
+    pred = model.predict(events, ts).set_index(Columns.CUSTOMER)[Columns.EXPECTED_VALUE]
+    actual = future_value(events, ts, h).reindex(pred.index).to_numpy(dtype=np.float64)
+    p = pred.to_numpy()
+    base = baseline_cltv_values(events, ts, h).reindex(pred.index)
+    with warnings.catch_warnings():
+        # decile MAPE leaves out bins with no actual spend and warns each time; expected for CLTV
+        warnings.simplefilter("ignore", DataWarning)
+        model_metrics = M.cltv_metrics(actual, p)
+        baselines = {
+            name: M.cltv_metrics(actual, base[name].to_numpy())
+            for name in base.columns
+            if not base[name].isna().any()
+        }
+    ref = baselines.get("bgnbd_gamma_gamma")
+    out: dict[str, Any] = {
+        "as_of": ts.isoformat(),
+        "horizon": str(h),
+        "n_customers": len(actual),
+        "mean_actual_value": float(np.mean(actual)),
+        "model": model_metrics,
+        "baselines": baselines,
+        "model_beats_baselines": bool(
+            ref is not None
+            and model_metrics["spearman"] >= ref["spearman"]
+            and model_metrics["normalized_gini"] >= ref["normalized_gini"]
+        ),
+    }
+    if slices is not None:
+        labels = _slice_labels(events, ts, pred.index, slices)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            table = M.sliced(M.cltv_metrics, actual, p, labels)
+            if ref is not None:
+                table["bgnbd_gamma_gamma_spearman"] = M.sliced(
+                    M.spearman, actual, base["bgnbd_gamma_gamma"].to_numpy(), labels
+                )["spearman"]
+        out["slices"] = table
+    return out
+
+
+def _nan_low(v: float) -> float:
+    return -math.inf if math.isnan(v) else v
+

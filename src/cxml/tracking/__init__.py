@@ -1,0 +1,10 @@
+"""MLflow-tracked training harness, model registry helpers and the MLflow pyfunc wrapper.
+
+``mlflow`` is imported only inside the functions that need it, so ``import cxml.tracking`` is cheap.
+"""
+
+from cxml.tracking.config import TrainConfig, load_config
+from cxml.tracking.harness import TrainResult, train
+from cxml.tracking.registry import compare_aliases, promote, register
+
+__all__ = ["TrainConfig", "TrainResult", "compare_aliases", "load_config", "promote", "register", "train"]

@@ -1,0 +1,205 @@
+"""``train(config)``: the whole pipeline as one MLflow run, with a nested run per model.
+
+For each model in the config the harness
+1. measures it honestly on time: the recommender on a temporal split of the history before
+   ``as_of`` (PROTOCOL.md), churn/CLTV by fitting at ``as_of − horizon`` and scoring the real
+   outcome in ``[as_of − horizon, as_of)`` beside the baselines (recency, BG/NBD, BG/NBD × GG);
+2. refits it on everything before ``as_of`` for the bundle.
+It then saves the cxml bundle, logs it as an artifact and as an MLflow pyfunc model (models from
+code; see :mod:`cxml.tracking.pyfunc`) and optionally registers it with alias ``challenger``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cxml.bundle import read_metadata, save_bundle
+from cxml.data import load_events
+from cxml.exceptions import BundleError
+from cxml.schema import Columns, events_before, parse_as_of
+from cxml.tracking.config import TrainConfig, load_config
+
+__all__ = ["DEFAULT_TRACKING_URI", "TrainResult", "dataset_fingerprint", "train"]
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced: ids, where the bundle is, and every logged metric."""
+
+    run_id: str
+    experiment_id: str
+    bundle_dir: Path
+    model_uri: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    registered_name: str | None = None
+    registered_version: str | None = None
+    as_of: str = ""
+
+
+def resolve_tracking_uri(uri: str | None = None) -> str:
+    """``uri``, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` in the working directory."""
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def dataset_fingerprint(events: pd.DataFrame) -> dict[str, Any]:
+    """Row count, customers, date range and a content hash of the canonical columns."""
+    cols = [c for c in Columns.EVENTS if c in events.columns]
+    digest = hashlib.sha256(pd.util.hash_pandas_object(events[cols], index=False).to_numpy().tobytes())
+    return {
+        "rows": len(events),
+        "customers": int(events[Columns.CUSTOMER].nunique()),
+        "first_event": str(events[Columns.TIMESTAMP].min()),
+        "last_event": str(events[Columns.TIMESTAMP].max()),
+        "sha256": digest.hexdigest(),
+    }
+
+
+def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overrides: Any) -> TrainResult:
+    """Run the configured pipeline and log it to MLflow; see the module docstring."""
+    import mlflow
+
+    cfg = config if isinstance(config, TrainConfig) else load_config(config, **overrides)
+    events = load_events(cfg.events_path, **cfg.columns)  # type: ignore[arg-type]
+    last_day = events[Columns.TIMESTAMP].max().normalize()
+    as_of = parse_as_of(cfg.as_of) if cfg.as_of else last_day + pd.Timedelta(days=1)
+    history = events_before(events, as_of)
+    _check_bundle_target(cfg.bundle_dir)
+
+    with _tracking(resolve_tracking_uri(cfg.tracking_uri)):
+        mlflow.set_experiment(cfg.experiment)
+        with mlflow.start_run(run_name=cfg.run_name) as parent:
+            mlflow.log_params({k: v for k, v in cfg.to_params().items() if v is not None})
+            fingerprint = dataset_fingerprint(history)
+            mlflow.log_params({f"data.{k}": v for k, v in fingerprint.items()})
+            mlflow.set_tags({"cxml.as_of": str(as_of.date()), **_git_tags()})
+            metrics: dict[str, float] = {}
+            models: dict[str, Any] = {}
+            if cfg.recommender is not None:
+                with mlflow.start_run(run_name="recommender", nested=True):
+                    models["recommender"], m = _train_recommender(cfg, history)
+                    mlflow.log_metrics(m)
+                metrics.update({f"recommender.{k}": v for k, v in m.items()})
+            for name in ("churn", "cltv"):
+                section = getattr(cfg, name)
+                if section is None:
+                    continue
+                with mlflow.start_run(run_name=name, nested=True):
+                    from cxml.tracking._models import train_value_model
+
+                    models[name], m, plots = train_value_model(name, section, cfg.random_state,
+                                                               events, as_of)
+                    mlflow.log_metrics(m)
+                    for path in plots:
+                        mlflow.log_artifact(str(path), artifact_path="plots")
+                metrics.update({f"{name}.{k}": v for k, v in m.items()})
+            mlflow.log_metrics(metrics)
+            bundle = save_bundle(
+                cfg.bundle_dir, **models, overwrite=cfg.bundle_dir.exists(),
+                metadata={"as_of": str(as_of), "metrics": metrics, "data": fingerprint,
+                          "run_id": parent.info.run_id, "config": cfg.to_params()},
+            )
+            mlflow.log_artifacts(str(bundle), artifact_path="bundle")
+            model_info = _log_pyfunc(bundle, history)
+            version = None
+            if cfg.register:
+                from cxml.tracking.registry import register
+
+                version = register(model_info.model_uri, cfg.register)
+            return TrainResult(
+                run_id=parent.info.run_id, experiment_id=parent.info.experiment_id, bundle_dir=bundle,
+                model_uri=model_info.model_uri, metrics=metrics, registered_name=cfg.register,
+                registered_version=version,
+                as_of=str(as_of),
+            )
+
+
+def _train_recommender(cfg: TrainConfig, history: pd.DataFrame) -> tuple[Any, dict[str, float]]:
+    from cxml.recommend import PopularityRecommender, evaluate, temporal_split
+    from cxml.tracking._models import make_recommender
+
+    section = cfg.recommender
+    assert section is not None
+    train_part, test_part = temporal_split(history, test_fraction=0.2)
+    model = make_recommender(section, cfg.random_state).fit(train_part, weight=section.weight)
+    metrics = {k: float(v) for k, v in evaluate(model, train_part, test_part, k=section.k).items()
+               if isinstance(v, int | float)}
+    baseline = PopularityRecommender().fit(train_part, weight=section.weight)
+    metrics.update({f"popularity_{k}": float(v)
+                    for k, v in evaluate(baseline, train_part, test_part, k=section.k).items()
+                    if isinstance(v, int | float) and k in {"ndcg", "recall", "precision", "map"}})
+    final = make_recommender(section, cfg.random_state).fit(history, weight=section.weight)
+    return final, metrics
+
+
+def _log_pyfunc(bundle: Path, history: pd.DataFrame) -> Any:
+    import mlflow
+
+    from cxml import __version__
+    from cxml.tracking.pyfunc import model_signature
+
+    code = Path(__file__).with_name("_model_code.py")
+    example = pd.DataFrame({Columns.CUSTOMER: history[Columns.CUSTOMER].drop_duplicates().head(3).tolist()})
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(code),
+        artifacts={"bundle": str(bundle)},
+        signature=model_signature(),
+        input_example=example,
+        pip_requirements=[f"cxml=={__version__}"],
+    )
+
+
+def _check_bundle_target(path: Path) -> None:
+    """Only a previous cxml bundle may be replaced; anything else at that path is the user's."""
+    if path.exists():
+        try:
+            read_metadata(path)
+        except BundleError as exc:
+            raise BundleError(
+                f"bundle_dir {str(path)!r} exists and is not a valid cxml bundle ({exc}); "
+                "choose another bundle_dir — cxml will not replace it"
+            ) from exc
+
+
+@contextmanager
+def _tracking(uri: str) -> Iterator[None]:
+    import mlflow
+
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
+
+
+def _git_tags() -> dict[str, str]:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             check=False)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return {"mlflow.source.git.commit": out.stdout.strip()} if out.returncode == 0 else {}
+
+
+def write_json(path: Path, payload: Mapping[str, Any]) -> Path:
+    """Small helper for plot/metric artifacts written to a temp dir before logging."""
+    path.write_text(json.dumps(dict(payload), indent=2, default=str))
+    return path
+
+
+def temp_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="cxml-train-"))

@@ -1,0 +1,65 @@
+"""Model registry helpers: register a logged model as ``challenger``; promote it to ``champion``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from cxml.exceptions import ConfigError
+
+__all__ = ["compare_aliases", "promote", "register"]
+
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+
+
+def _client(tracking_uri: str | None) -> Any:
+    from mlflow import MlflowClient
+
+    from cxml.tracking.harness import resolve_tracking_uri
+
+    return MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
+
+
+def register(model_uri: str, name: str, *, alias: str = CHALLENGER, tracking_uri: str | None = None) -> str:
+    """Register ``model_uri`` under ``name``, point ``alias`` at the new version; returns the version."""
+    import mlflow
+
+    from cxml.tracking.harness import resolve_tracking_uri
+
+    mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
+    version = mlflow.register_model(model_uri, name)
+    _client(tracking_uri).set_registered_model_alias(name, alias, version.version)
+    return str(version.version)
+
+
+def compare_aliases(name: str, *, tracking_uri: str | None = None,
+                    aliases: tuple[str, ...] = (CHAMPION, CHALLENGER)) -> pd.DataFrame:
+    """Metrics of the runs behind each alias, side by side (metric × alias); absent aliases are skipped."""
+    client = _client(tracking_uri)
+    columns: dict[str, pd.Series] = {}
+    for alias in aliases:
+        try:
+            mv = client.get_model_version_by_alias(name, alias)
+        except Exception:  # mlflow raises RestException for an unknown alias
+            continue
+        run = client.get_run(mv.run_id) if mv.run_id else None
+        metrics = run.data.metrics if run is not None else {}
+        columns[f"{alias} (v{mv.version})"] = pd.Series(metrics, dtype="float64")
+    return pd.DataFrame(columns).sort_index()
+
+
+def promote(name: str, *, tracking_uri: str | None = None) -> tuple[str, pd.DataFrame]:
+    """Move ``champion`` to the current ``challenger`` version; returns (version, comparison table).
+
+    The comparison is computed before the move, so it shows the old champion beside the challenger.
+    """
+    client = _client(tracking_uri)
+    try:
+        challenger = client.get_model_version_by_alias(name, CHALLENGER)
+    except Exception as exc:
+        raise ConfigError(f"registered model {name!r} has no {CHALLENGER!r} alias to promote") from exc
+    table = compare_aliases(name, tracking_uri=tracking_uri)
+    client.set_registered_model_alias(name, CHAMPION, challenger.version)
+    return str(challenger.version), table

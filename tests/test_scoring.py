@@ -1,0 +1,167 @@
+"""Scorer and batch scoring on real fitted models (ALS, ChurnModel, CLTVModel) from the sample."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import cxml
+from cxml import Scorer
+from cxml.bundle import load_bundle, save_bundle
+from cxml.churn import ChurnModel, CLTVModel
+from cxml.recommend import ALSRecommender
+from cxml.schema import Columns, events_before
+
+AS_OF = pd.Timestamp("2024-07-01")
+
+
+@pytest.fixture(scope="module")
+def fitted(sample_events: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    history = events_before(sample_events, AS_OF)
+    rec = ALSRecommender(factors=16, iterations=4, random_state=0).fit(history)
+    churn = ChurnModel(horizon="90D", n_snapshots=2, random_state=0).fit(sample_events, as_of=AS_OF)
+    cltv = CLTVModel(horizon="90D", n_snapshots=2, random_state=0).fit(sample_events, as_of=AS_OF)
+    root = tmp_path_factory.mktemp("bundles")
+    full = save_bundle(root / "full", recommender=rec, churn=churn, cltv=cltv, metadata={"as_of": str(AS_OF)})
+    rec_only = save_bundle(root / "rec_only", recommender=rec)
+    return {"rec": rec, "churn": churn, "cltv": cltv, "full": full, "rec_only": rec_only,
+            "events": sample_events}
+
+
+def test_scorer_serves_every_model_like_the_models_themselves(fitted: dict) -> None:
+    scorer = Scorer.load(fitted["full"])
+    ev = fitted["events"]
+    assert set(scorer.models) == {"recommender", "churn", "cltv"}
+    some = ev[Columns.CUSTOMER].drop_duplicates().head(5).tolist()
+    pd.testing.assert_frame_equal(scorer.recommend(some, k=5), fitted["rec"].recommend(some, k=5))
+    one = scorer.recommend(some[0], k=3)
+    assert one[Columns.CUSTOMER].unique().tolist() == [some[0]] and one[Columns.RANK].tolist() == [1, 2, 3]
+    pd.testing.assert_frame_equal(scorer.churn_risk(ev, as_of=AS_OF), fitted["churn"].predict(ev, as_of=AS_OF))
+    pd.testing.assert_frame_equal(scorer.cltv(ev, as_of=AS_OF), fitted["cltv"].predict(ev, as_of=AS_OF))
+    why = scorer.explain(some[0], ev, as_of=AS_OF, top_n=4)
+    assert why[Columns.CUSTOMER].unique().tolist() == [some[0]]
+    assert (~why["feature"].str.startswith("__")).sum() == 4  # top_n features + the bias rows
+    sims = scorer.similar_items(ev[Columns.ITEM].dropna().iloc[0], k=3)
+    assert len(sims) == 3
+    seg = scorer.segments(ev, as_of=AS_OF)
+    assert "segment" in seg.columns and len(seg) == len(scorer.churn_risk(ev, as_of=AS_OF))
+    assert scorer.metadata["metadata"]["as_of"] == str(AS_OF)
+
+
+def test_missing_model_is_a_clear_error(fitted: dict) -> None:
+    scorer = Scorer.load(fitted["rec_only"])
+    with pytest.raises(cxml.MissingModelError, match=r"has no churn model; it holds: recommender"):
+        scorer.churn_risk(fitted["events"], as_of=AS_OF)
+    with pytest.raises(cxml.MissingModelError, match="no cltv model"):
+        scorer.cltv(fitted["events"], as_of=AS_OF)
+
+
+def test_loading_never_unpickles(fitted: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pickle was called during bundle load")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    bundle = load_bundle(fitted["full"])
+    assert bundle.churn is not None and bundle.recommender is not None and bundle.cltv is not None
+
+
+def test_tampered_model_file_is_refused(fitted: dict, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "b"
+    shutil.copytree(fitted["full"], copy)
+    victim = next(p for p in sorted((copy / "churn").rglob("*")) if p.is_file())
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    with pytest.raises(cxml.BundleError, match=rf"'churn/{victim.name}' does not match its sha256"):
+        Scorer.load(copy)
+
+
+def test_batch_score_matches_single_calls_and_counts(fitted: dict, tmp_path: Path) -> None:
+    scorer = Scorer.load(fitted["full"])
+    ev = fitted["events"]
+    with pytest.warns(cxml.DataWarning, match=r"ignored \d+ of \d+ events at or after as_of"):
+        summary = scorer.score(ev, as_of=AS_OF, out=tmp_path / "s", k=5, chunk_size=300, progress=False)
+    table = pd.read_parquet(tmp_path / "s")
+    risk = scorer.churn_risk(ev, as_of=AS_OF)
+    assert summary["customers"] == len(risk) == len(table) == table[Columns.CUSTOMER].nunique()
+    assert summary["chunks"] == -(-len(risk) // 300)
+    merged = table.merge(risk, on=Columns.CUSTOMER, suffixes=("", "_single"))
+    assert len(merged) == len(table)
+    gap = merged[Columns.CHURN_PROBABILITY] - merged[f"{Columns.CHURN_PROBABILITY}_single"]
+    assert gap.abs().max() < 1e-12
+    assert table["recommended_items"].map(len).eq(5).all()
+    assert table["segment"].notna().all() and table[Columns.EXPECTED_VALUE].ge(0).all()
+    # one big chunk gives the same numbers as many small ones
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cxml.DataWarning)
+        scorer.score(ev, as_of=AS_OF, out=tmp_path / "one", k=5, chunk_size=10_000, progress=False)
+    one = pd.read_parquet(tmp_path / "one").sort_values(Columns.CUSTOMER).reset_index(drop=True)
+    many = table.sort_values(Columns.CUSTOMER).reset_index(drop=True)
+    pd.testing.assert_frame_equal(one, many)
+
+
+def test_existing_different_output_is_refused_unless_overwrite(fitted: dict, tmp_path: Path) -> None:
+    scorer = Scorer.load(fitted["rec_only"])
+    past = events_before(fitted["events"], AS_OF)
+    scorer.score(past, as_of=AS_OF, out=tmp_path / "s", k=3, chunk_size=500, progress=False)
+    again = scorer.score(past, as_of=AS_OF, out=tmp_path / "s", k=3, chunk_size=500, progress=False)
+    assert again["customers"] > 0  # the same call is idempotent
+    with pytest.raises(cxml.OutputExistsError, match="pass overwrite=True"):
+        scorer.score(past, as_of=AS_OF, out=tmp_path / "s", k=4, chunk_size=500, progress=False)
+    scorer.score(past, as_of=AS_OF, out=tmp_path / "s", k=4, chunk_size=500, progress=False, overwrite=True)
+    assert pd.read_parquet(tmp_path / "s")["recommended_items"].map(len).max() == 4
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("user data")
+    with pytest.raises(cxml.OutputExistsError, match="not a cxml scores dataset"):
+        scorer.score(past, as_of=AS_OF, out=tmp_path / "mine", progress=False, overwrite=True)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "user data"
+
+
+def test_killed_batch_resumes_without_duplicates_or_gaps(fitted: dict, tmp_path: Path) -> None:
+    out = tmp_path / "scores"
+    events_file = tmp_path / "events.parquet"
+    past = events_before(fitted["events"], AS_OF)
+    past.to_parquet(events_file)
+    args = dict(as_of=str(AS_OF), k=3, chunk_size=25)
+    code = (
+        "import cxml; from cxml import Scorer\n"
+        f"ev = cxml.load_events({str(events_file)!r})\n"
+        f"Scorer.load({str(fitted['full'])!r}).score(ev, out={str(out)!r}, progress=False, **{args!r})\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    journal = out / "_journal.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists():
+            try:
+                if len(json.loads(journal.read_text())["done"]) >= 3:
+                    break
+            except (json.JSONDecodeError, KeyError):
+                pass
+        time.sleep(0.02)
+    assert proc.poll() is None, "the scoring process finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    state = json.loads(journal.read_text())
+    assert 3 <= len(state["done"]) < state["n_chunks"] and not (out / "_SUCCESS.json").exists()
+
+    summary = Scorer.load(fitted["full"]).score(past, out=out, progress=False, **args)
+    table = pd.read_parquet(out)
+    expected = Scorer.load(fitted["full"]).churn_risk(past, as_of=AS_OF)[Columns.CUSTOMER]
+    assert summary["customers"] == len(expected)
+    assert table[Columns.CUSTOMER].is_unique
+    assert set(table[Columns.CUSTOMER]) == set(expected)
