@@ -10,8 +10,9 @@ import pytest
 from sklearn.base import clone
 
 import cxml
+from cxml.churn._calibration import _centred_isotonic, fit_calibrator
 from cxml.churn._lgbm import BTYD_COLUMNS
-from cxml.churn.churn_model import ChurnModel, _centred_isotonic, fit_calibrator
+from cxml.churn.churn_model import ChurnModel
 from cxml.churn.summary import rfm_summary
 from cxml.data.sample import generate_sample
 

@@ -30,7 +30,7 @@ import pandas as pd
 
 from cxml.churn import _lgbm
 from cxml.churn import metrics as M
-from cxml.churn.churn_model import SnapshotModel
+from cxml.churn._snapshot import SnapshotModel
 from cxml.exceptions import DataWarning, SchemaError
 from cxml.features import DEFAULT_WINDOWS, FUTURE_VALUE
 from cxml.schema import Columns
