@@ -165,3 +165,26 @@ def test_killed_batch_resumes_without_duplicates_or_gaps(fitted: dict, tmp_path:
     assert summary["customers"] == len(expected)
     assert table[Columns.CUSTOMER].is_unique
     assert set(table[Columns.CUSTOMER]) == set(expected)
+
+
+def test_cli_score_and_evaluate(fitted: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cxml.cli import main
+
+    events_file = tmp_path / "events.csv"
+    fitted["events"].to_csv(events_file, index=False)
+    out = tmp_path / "scores"
+    code = main(["score", "--model", str(fitted["full"]), "--events", str(events_file),
+                 "--as-of", str(AS_OF.date()), "--out", str(out), "--k", "3", "--quiet"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["customers"] == len(pd.read_parquet(out)) > 0
+    assert summary["ignored_future_events"] > 0
+    code = main(["evaluate", "--model", str(fitted["full"]), "--events", str(events_file),
+                 "--as-of", str(AS_OF.date()), "--k", "5"])
+    assert code == 0
+    lines = dict(line.split() for line in capsys.readouterr().out.splitlines())
+    assert 0.5 < float(lines["churn.roc_auc"]) <= 1 and "churn.recency.roc_auc" in lines
+    assert "cltv.spearman" in lines and float(lines["recommender.n_users"]) > 0
+    assert main(["score", "--model", str(tmp_path / "nope"), "--events", str(events_file),
+                 "--as-of", "2024-07-01", "--out", str(tmp_path / "x")]) == 1
+    assert "BundleError" in capsys.readouterr().err
