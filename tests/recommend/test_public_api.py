@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cxml.recommend as rec
 
-DESIGN = {"ALSRecommender", "PopularityRecommender", "ItemKNNRecommender", "EASERecommender",
+DESIGN = {"AutoRecommender", "ALSRecommender", "PopularityRecommender", "ItemKNNRecommender", "EASERecommender",
           "temporal_split", "evaluate"}
 
 
@@ -12,5 +12,6 @@ def test_exports() -> None:
     assert DESIGN <= set(rec.__all__)
     for name in rec.__all__:
         assert hasattr(rec, name)
-    for name in ("ALSRecommender", "PopularityRecommender", "ItemKNNRecommender", "EASERecommender"):
+    for name in ("AutoRecommender", "ALSRecommender", "PopularityRecommender", "ItemKNNRecommender",
+                 "EASERecommender", "BlendRecommender"):
         assert issubclass(getattr(rec, name), rec.BaseRecommender)

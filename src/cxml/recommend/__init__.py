@@ -9,17 +9,24 @@
 """
 
 from cxml.recommend.als import ALSRecommender
+from cxml.recommend.auto import AutoRecommender
 from cxml.recommend.base import BaseRecommender
 from cxml.recommend.baselines import EASERecommender, ItemKNNRecommender, PopularityRecommender
+from cxml.recommend.blend import BlendRecommender
 from cxml.recommend.evaluate import evaluate
 from cxml.recommend.split import temporal_split
+from cxml.recommend.tuning import TuneResult, tune
 
 __all__ = [
     "ALSRecommender",
+    "AutoRecommender",
+    "BlendRecommender",
     "BaseRecommender",
     "EASERecommender",
     "ItemKNNRecommender",
     "PopularityRecommender",
+    "TuneResult",
     "evaluate",
     "temporal_split",
+    "tune",
 ]

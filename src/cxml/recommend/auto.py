@@ -1,0 +1,310 @@
+"""``AutoRecommender``: tune the candidates on the last time slice of the training events, try a
+blend of the best personal model with popularity, pick the winner by NDCG@k and refit it.
+
+It is an ordinary :class:`~cxml.recommend.BaseRecommender` subclass: recommend, similar_items,
+history fold-in, repeat blending, forget_customers and save/load behave as for every recommender,
+and ``BaseRecommender.load`` restores it (the chosen model is saved through
+:func:`cxml.recommend.blend.pack_model`, so loading needs no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from os import PathLike
+from typing import Any, Final, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import clone
+
+from cxml.exceptions import DataWarning, InsufficientDataError, SchemaError
+from cxml.recommend._matrix import COUNT
+from cxml.recommend.base import BaseRecommender
+from cxml.recommend.baselines import EASERecommender, PopularityRecommender
+from cxml.recommend.blend import BlendRecommender, pack_model, share_base_state, swapped, unpack_model
+from cxml.recommend.evaluate import evaluate
+from cxml.recommend.split import temporal_split
+from cxml.recommend.tuning import BUDGETS, CANDIDATES, METRICS, tune
+from cxml.schema import Columns, validate_events
+
+__all__ = ["AutoRecommender"]
+
+
+class AutoRecommender(BaseRecommender):
+    """The default recommender: tunes the candidates on the last time slice, refits the winner.
+
+    ``fit(events)`` carves a validation slice from ``events`` the way PROTOCOL.md carves a test
+    slice (cut at the ``1 - valid_fraction`` quantile of purchase timestamps; validation = purchases
+    after the cut whose customer and item were bought before it), tunes each candidate on the
+    :data:`~cxml.recommend.tuning.BUDGETS` entry of ``budget`` (ALS: factors, regularization,
+    alpha, iterations; EASE: l2, skipped when its item-item matrix would exceed its memory budget;
+    item-kNN: k_neighbors, shrinkage; popularity: time decay), tries :class:`BlendRecommender` of the
+    best personal model with the best popularity at weights 0.25 / 0.5 / 0.75, picks the best
+    NDCG@``k`` on validation and refits it on all ``events``. When no validation slice can be
+    carved (too little history) it uses popularity and says so with a :class:`~cxml.DataWarning`.
+
+    Parameters
+    ----------
+    k
+        Cutoff of the selection metric (``recommend`` still takes any ``k``).
+    candidates
+        Any of ``"als", "ease", "itemknn", "popularity"`` (a tuple, or one comma-separated string).
+    budget
+        ``"small"`` (13 fits and 3 blends, a few seconds on 2,000 customers), ``"medium"`` (about
+        30 fits) or ``"large"`` (about 70).
+    valid_fraction
+        Share of the purchase timeline held out for validation.
+    blend
+        Also try blends of the best personal model with popularity.
+    random_state
+        Seed of ALS and of the random draws of larger budgets.
+    repeat_weight, repeat_half_life
+        Repeat-purchase blend for ``exclude_seen=False`` (see :mod:`cxml.recommend.base`).
+
+    Attributes
+    ----------
+    leaderboard_ : pandas.DataFrame
+        Every trial: ``candidate, model, params`` (JSON of the tuned parameters), the
+        :func:`evaluate` metrics on validation, ``n_users``, ``fit_seconds``, ``note`` (why a trial
+        was skipped), ``trial`` and ``selected``; best NDCG first.
+    best_ : BaseRecommender
+        The winner refitted on all events; it serves every call.
+    best_params_ : dict
+        ``{"model": class name, **its parameters}``; a blend also lists ``inner__*`` parameters.
+
+    Examples
+    --------
+    >>> import pandas as pd, cxml
+    >>> ev = cxml.load_events(pd.DataFrame({"customer_id": list("aabbccab"),
+    ...     "timestamp": pd.date_range("2024-01-01", periods=8, freq="D"), "item_id": list("xyxyxzzy")}))
+    >>> auto = AutoRecommender(candidates=("itemknn", "popularity"), k=2).fit(ev)
+    >>> auto.leaderboard_.columns[:3].tolist(), len(auto.recommend(["c", "new"], k=2))
+    (['candidate', 'model', 'params'], 3)
+    """
+
+    def __init__(
+        self,
+        *,
+        k: int = 10,
+        candidates: tuple[str, ...] | str = ("als", "ease", "itemknn", "popularity"),
+        budget: str = "small",
+        valid_fraction: float = 0.2,
+        blend: bool = True,
+        random_state: int | None = 0,
+        repeat_weight: float = 0.5,
+        repeat_half_life: float | None = 90.0,
+    ) -> None:
+        self.k = k
+        self.candidates = candidates
+        self.budget = budget
+        self.valid_fraction = valid_fraction
+        self.blend = blend
+        self.random_state = random_state
+        self.repeat_weight = repeat_weight
+        self.repeat_half_life = repeat_half_life
+
+    def _candidate_names(self) -> list[str]:
+        raw = self.candidates.split(",") if isinstance(self.candidates, str) else list(self.candidates)
+        names = [str(n).strip() for n in raw]
+        if not names or set(names) - set(CANDIDATES) or len(set(names)) != len(names):
+            raise SchemaError(f"candidates={self.candidates!r} is not valid; expected distinct names "
+                              f"among {sorted(CANDIDATES)}")
+        return names
+
+    def _check_params(self) -> None:
+        self._candidate_names()
+        if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or self.k < 1:
+            raise SchemaError(f"k={self.k!r} is not valid; expected an integer >= 1")
+        if self.budget not in BUDGETS:
+            raise SchemaError(f"budget={self.budget!r} is not valid; expected one of {sorted(BUDGETS)}")
+        f = self.valid_fraction
+        if isinstance(f, bool) or not isinstance(f, int | float) or not 0.0 < f < 1.0:
+            raise SchemaError(f"valid_fraction={f!r} is not valid; expected a number in (0, 1)")
+        if not isinstance(self.blend, bool):
+            raise SchemaError(f"blend={self.blend!r} is not valid; expected True or False")
+        rs = self.random_state
+        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, int | np.integer)):
+            raise SchemaError(f"random_state={rs!r} is not valid; expected an int or None")
+
+    def _template(self, name: str, n_rows: int = 0) -> BaseRecommender:
+        extra: dict[str, Any] = {}
+        if name == "als":
+            # on small matrices implicit's thread start-up costs more than it saves (results do not
+            # depend on the thread count)
+            extra = {"random_state": self.random_state, "num_threads": 1 if n_rows < _SMALL_ROWS else 0}
+        return CANDIDATES[name](repeat_weight=self.repeat_weight, repeat_half_life=self.repeat_half_life,
+                                **extra)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, events: pd.DataFrame, *, weight: str = COUNT) -> Self:
+        """Tune the candidates on the last time slice of ``events``, then refit the winner on all of them.
+
+        Parameters
+        ----------
+        events
+            Canonical events (:func:`cxml.load_events`); needs ``item_id``.
+        weight
+            Interaction weight, as for every recommender.
+
+        Returns
+        -------
+        self
+        """
+        validate_events(events, require=[Columns.ITEM])
+        self._check_base_params()
+        self._check_params()
+        board, winner = self._select(events, weight)
+        # _fit only sees the matrix; names without a trailing "_" survive the re-fit wipe
+        self._winner, self._events = winner, events
+        try:
+            super().fit(events, weight=weight)
+        finally:
+            del self._winner, self._events
+        self.leaderboard_ = board
+        self.best_params_ = _describe(winner)
+        return self
+
+    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)  # already reported by this fit
+            self.best_ = clone(self._winner).fit(self._events, weight=self.weight_)
+        share_base_state(self, self.best_)
+
+    def _select(self, events: pd.DataFrame, weight: str) -> tuple[pd.DataFrame, BaseRecommender]:
+        records: list[dict[str, Any]] = []
+        with warnings.catch_warnings():
+            # dirty rows would be reported by every trial; the final fit on all events reports them once
+            warnings.simplefilter("ignore", DataWarning)
+            try:
+                train, valid = temporal_split(events, test_fraction=float(self.valid_fraction))
+                specs = self._tune_all(train, valid, weight, records)
+            except InsufficientDataError as exc:
+                reason = str(exc)
+            else:
+                scored = [r for r in records if np.isfinite(r.get("ndcg", np.nan))]
+                reason = "" if scored else "no candidate could be evaluated: " + "; ".join(
+                    str(r["note"]) for r in records)
+        if reason:
+            warnings.warn(f"AutoRecommender: no usable validation slice ({reason}); using popularity",
+                          DataWarning, stacklevel=3)
+            board = _board([{"candidate": "popularity", "model": "PopularityRecommender", "params": "{}",
+                             "note": f"fallback without validation: {reason}", "trial": 0}])
+            board["selected"] = True
+            return board, self._template("popularity")
+        board = _board(records)
+        board["selected"] = board.index == 0
+        return board, specs[int(board["trial"].iloc[0])]
+
+    def _tune_all(
+        self, train: pd.DataFrame, valid: pd.DataFrame, weight: str, records: list[dict[str, Any]]
+    ) -> dict[int, BaseRecommender]:
+        """Append a record per trial to ``records``; return each trial's unfitted model by trial number."""
+        specs: dict[int, BaseRecommender] = {}
+        best: dict[str, tuple[float, BaseRecommender]] = {}
+        n_items = int(train.loc[train[Columns.ITEM].notna(), Columns.ITEM].nunique())
+        for name in self._candidate_names():
+            template = self._template(name, len(train))
+            if isinstance(template, EASERecommender) and n_items**2 * 8 > template.max_memory_bytes:
+                note = (f"skipped: {n_items} items need a {n_items**2 * 8 / 2**30:.1f} GiB item-item "
+                        f"matrix, above max_memory_bytes={template.max_memory_bytes:,}")
+                records.append({"candidate": name, "model": "EASERecommender", "params": "{}", "note": note})
+                continue
+            space = BUDGETS[self.budget][name]
+            grid, n_trials = (None, space) if isinstance(space, int) else (space, None)
+            res = tune(template, train, valid, grid, n_trials, k=int(self.k),
+                       random_state=self.random_state, fit_kwargs={"weight": weight})
+            for row in res.trials_.to_dict("records"):
+                specs[len(records)] = clone(template).set_params(**json.loads(row["params"]))
+                records.append({"candidate": name, "model": type(template).__name__, "params": row["params"],
+                                "note": row["error"], **{m: row.get(m, np.nan) for m in _NUMERIC}})
+            best[name] = (res.best_score_, res.best_estimator_)
+        personal = [sm for name, sm in best.items() if name != "popularity"]
+        if self.blend and personal:
+            inner = max(personal, key=lambda sm: sm[0])[1]
+            pop = best["popularity"][1] if "popularity" in best else None
+            if not isinstance(pop, PopularityRecommender):
+                pop = PopularityRecommender().fit(train, weight=weight)
+            for w in _BLEND_WEIGHTS:
+                start = time.perf_counter()
+                blend = BlendRecommender.from_fitted(inner, pop, w)
+                scores = evaluate(blend, train, valid, k=int(self.k))
+                specs[len(records)] = clone(blend)
+                params = {"inner": type(inner).__name__, "weight": w,
+                          "popularity_half_life": blend.popularity_half_life}
+                records.append({"candidate": "blend", "model": "BlendRecommender", "note": "",
+                                "params": json.dumps(params, sort_keys=True),
+                                **{m: scores[m] for m in (*METRICS, "n_users")},
+                                "fit_seconds": time.perf_counter() - start})
+        for i, rec in enumerate(records):
+            rec["trial"] = i
+        return specs
+
+    # ------------------------------------------------------------------ delegation to the winner
+    def _fallback_scores(self) -> np.ndarray:
+        return self.best_._fallback_scores()
+
+    def _score_block(self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray) -> np.ndarray:
+        return self.best_._score_block(codes, X, recalc)
+
+    def _rank_fast(
+        self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray, k: int, exclude_seen: bool,
+        cand: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        return self.best_._rank_fast(codes, X, recalc, k, exclude_seen, cand)
+
+    def _item_block(self, codes: np.ndarray) -> np.ndarray:
+        return self.best_._item_block(codes)
+
+    def _forget_rows(self, keep: np.ndarray) -> None:
+        share_base_state(self, self.best_)
+        self.best_._forget_rows(keep)
+
+    # ------------------------------------------------------------------ persistence
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        board = self.leaderboard_.to_json(orient="split", index=False, double_precision=15)
+        extra = json.dumps({"best_params": self.best_params_}, sort_keys=True)
+        return {"leaderboard": np.array(board), "extra": np.array(extra), **pack_model(self.best_, "best__")}
+
+    def _restore_state(self, arrays: dict[str, np.ndarray]) -> None:
+        if isinstance(self.candidates, str):  # saved as one string: JSON params hold no tuples
+            self.candidates = tuple(self.candidates.split(","))
+        self.best_ = unpack_model(arrays, "best__", self)
+        board = json.loads(str(arrays["leaderboard"].item()))
+        self.leaderboard_ = _board([dict(zip(board["columns"], row, strict=True)) for row in board["data"]])
+        self.best_params_ = json.loads(str(arrays["extra"].item()))["best_params"]
+
+    def save(self, path: str | PathLike[str]) -> None:
+        """Write to directory ``path``; the winner's state and the leaderboard go into ``arrays.npz``."""
+        with swapped(self, candidates=",".join(self._candidate_names())):
+            super().save(path)
+
+
+_BLEND_WEIGHTS: Final = (0.25, 0.5, 0.75)
+_SMALL_ROWS: Final = 1_000_000
+_NUMERIC: Final = (*METRICS, "n_users", "fit_seconds")
+_BOARD: Final = ("candidate", "model", "params", *_NUMERIC, "note", "trial", "selected")
+
+
+def _describe(model: BaseRecommender) -> dict[str, Any]:
+    out: dict[str, Any] = {"model": type(model).__name__}
+    for key, value in model.get_params(deep=False).items():
+        if isinstance(value, BaseRecommender):
+            out[f"{key}__model"] = type(value).__name__
+            out.update({f"{key}__{k}": v for k, v in value.get_params(deep=False).items()})
+        else:
+            out[key] = value
+    return out
+
+
+def _board(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Leaderboard in a fixed column order, best NDCG first (ties keep trial order)."""
+    frame = pd.DataFrame.from_records(records).reindex(columns=list(_BOARD))
+    frame[list(_NUMERIC)] = frame[list(_NUMERIC)].astype(np.float64)
+    frame["note"] = frame["note"].fillna("").astype(str)
+    frame["trial"] = frame["trial"].astype(np.int64)
+    frame["selected"] = frame["selected"].astype(object).fillna(False).astype(bool)
+    frame = frame.sort_values(["ndcg", "trial"], ascending=[False, True], na_position="last", kind="stable")
+    return frame.reset_index(drop=True)
