@@ -226,6 +226,17 @@ def test_centred_isotonic_is_strictly_increasing() -> None:
     assert 0.6 < p[0] < p[1] < 1
 
 
+def test_isotonic_never_claims_certainty() -> None:
+    # perfectly separable held-out scores: every end block is pure, yet no probability may be 0 or 1
+    raw = np.linspace(-3, 3, 400)
+    y = (raw > 0).astype(float)
+    kind, x, yk = fit_calibrator("isotonic", raw, y)
+    assert yk.min() == 0.5 / 400 and yk.max() == 1 - 0.5 / 400
+    p = _centred_isotonic(np.linspace(-5, 5, 101), x, yk)
+    assert 0 < p.min() and p.max() < 1 and np.all(np.diff(p) >= 0)
+    assert p.min() >= 0.25 / 400 and p.max() <= 1 - 0.25 / 400  # half the clamped end levels
+
+
 def test_refit_trains_all_snapshots_for_best_rounds(small_events: pd.DataFrame) -> None:
     kw = dict(horizon="60D", n_snapshots=2, max_rounds=150, early_stopping_rounds=20)
     kept = ChurnModel(**kw).fit(small_events, "2024-06-01")

@@ -29,7 +29,12 @@ def fit_calibrator(method: str | None, raw: np.ndarray, y: np.ndarray) -> Calibr
     starts = np.flatnonzero(np.r_[True, ys[1:] != ys[:-1]])
     sizes = np.diff(np.r_[starts, len(xs)])
     centres = np.add.reduceat(xs, starts) / sizes
-    return ("isotonic", centres.astype(np.float64), ys[starts].astype(np.float64))
+    # A pure end block (all churned / none churned) would map to exactly 1 / 0: more certainty than
+    # N held-out customers can support. Clamping the block values to [1/2N, 1 - 1/2N] is monotone,
+    # so the ranking is unchanged, and the exponential tails then stay strictly inside (0, 1).
+    eps = 0.5 / max(len(raw), 1)
+    levels = np.clip(ys[starts], eps, 1.0 - eps)
+    return ("isotonic", centres.astype(np.float64), levels.astype(np.float64))
 
 
 def apply_calibrator(cal: Calibrator, raw: np.ndarray) -> np.ndarray:
@@ -44,17 +49,19 @@ def apply_calibrator(cal: Calibrator, raw: np.ndarray) -> np.ndarray:
 
 
 def _centred_isotonic(raw: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Linear between the block centres; beyond the end centres an exponential approach to 0 / 1
-    whose slope matches the end segment, so the whole map stays strictly increasing and in [0, 1]."""
+    """Linear between the block centres; beyond the end centres an exponential approach to half the
+    end level (``y[0] / 2`` below, ``1 - (1 - y[-1]) / 2`` above) whose slope matches the end segment,
+    so the whole map is continuous, strictly increasing and strictly inside (0, 1)."""
     p = np.interp(raw, x, y)
     if len(x) < 2:
         return np.clip(p, 0.0, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         lo_slope = (y[1] - y[0]) / (x[1] - x[0])
         hi_slope = (y[-1] - y[-2]) / (x[-1] - x[-2])
         below, above = raw < x[0], raw > x[-1]
         if y[0] > 0 and np.any(below):
-            p[below] = y[0] * np.exp(lo_slope / y[0] * (raw[below] - x[0]))
+            p[below] = 0.5 * y[0] * (1.0 + np.exp(2.0 * lo_slope / y[0] * (raw[below] - x[0])))
         if y[-1] < 1 and np.any(above):
-            p[above] = 1.0 - (1.0 - y[-1]) * np.exp(-hi_slope / (1.0 - y[-1]) * (raw[above] - x[-1]))
+            gap = 1.0 - y[-1]
+            p[above] = 1.0 - 0.5 * gap * (1.0 + np.exp(-2.0 * hi_slope / gap * (raw[above] - x[-1])))
     return np.clip(p, 0.0, 1.0)
