@@ -1,0 +1,428 @@
+"""Run every benchmark in ``benchmarks/`` and write ``benchmarks/RESULTS.md`` from their JSON results.
+
+Each benchmark script prints its own table and writes ``benchmarks/results/<name>.json``; this
+runner starts them one after another as subprocesses (same interpreter), then renders the report
+*from the JSON files only*, so every number in ``RESULTS.md`` comes from a run and none is typed in.
+
+Modes::
+
+    nice -n 10 python benchmarks/run_all.py                 # full runs (tens of minutes), then the report
+    python benchmarks/run_all.py --only recommend,bgnbd     # some scripts, then the report
+    python benchmarks/run_all.py --quick                    # smoke run of every script; writes no JSON
+                                                            # and leaves RESULTS.md alone
+    python benchmarks/run_all.py --report-only              # regenerate RESULTS.md from existing JSON
+
+``--quick`` gives each script the flags that make it small *and* keep it from overwriting the
+full-size results (``QUICK_ARGS``); a script not listed there is run with ``--quick --no-write``
+when its ``--help`` offers both, and skipped otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS_DIR = HERE / "results"
+REPORT = HERE / "RESULTS.md"
+
+#: Extra arguments of a full run (churn's 200k-customer fit timing is opt-in in its script).
+FULL_ARGS: dict[str, list[str]] = {"churn": ["--perf"]}
+#: Small sizes and no writes to ``results/``: a quick run must never clobber full-size results.
+QUICK_ARGS: dict[str, list[str]] = {
+    "features": ["--events", "200000", "--customers", "4000", "--no-write"],
+    "recommend": ["--quick", "--no-write"],
+    "churn": ["--seeds", "1", "--out", str(Path(tempfile.gettempdir()) / "cxml-bench-quick-churn.json")],
+    "bgnbd": ["--customers", "2000", "--repeats", "1", "--no-write"],
+    "scoring": ["--quick", "--no-write"],
+}
+#: Report order; scripts not listed come after, in name order.
+ORDER = ["recommend", "churn", "bgnbd", "features", "scoring"]
+LIBRARIES = ["cxml", "numpy", "pandas", "scipy", "scikit-learn", "implicit", "lightgbm", "pyarrow", "mlflow"]
+
+
+def discover() -> list[str]:
+    """Names of the benchmark scripts (every ``benchmarks/*.py`` but this runner and private modules)."""
+    names = [p.stem for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_")]
+    return sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+
+
+def script_args(name: str, quick: bool) -> list[str] | None:
+    """Command-line arguments for one script, or None when it cannot be run quickly without writing."""
+    if not quick:
+        return FULL_ARGS.get(name, [])
+    if name in QUICK_ARGS:
+        return QUICK_ARGS[name]
+    help_text = subprocess.run(
+        [sys.executable, str(HERE / f"{name}.py"), "--help"], capture_output=True, text=True, cwd=ROOT
+    ).stdout
+    return ["--quick", "--no-write"] if "--quick" in help_text and "--no-write" in help_text else None
+
+
+def run_scripts(names: Iterable[str], quick: bool) -> list[dict[str, Any]]:
+    """Run the scripts one by one (they share the machine with nothing else of ours)."""
+    runs = []
+    for name in names:
+        args = script_args(name, quick)
+        if args is None:
+            print(f"== {name}: skipped (no quick mode that writes nothing)", flush=True)
+            runs.append({"name": name, "status": "skipped", "seconds": 0.0})
+            continue
+        cmd = [sys.executable, str(HERE / f"{name}.py"), *args]
+        print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
+        start = time.perf_counter()
+        code = subprocess.run(cmd, cwd=ROOT).returncode
+        seconds = time.perf_counter() - start
+        status = "ok" if code == 0 else f"failed (exit {code})"
+        print(f"== {name}: {status} in {seconds:.0f} s", flush=True)
+        runs.append({"name": name, "status": status, "seconds": seconds})
+    return runs
+
+
+# --------------------------------------------------------------------------- report helpers
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """A cell: floats rounded, booleans as pass/FAIL, missing as a dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "pass" if value else "**FAIL**"
+    if isinstance(value, float):
+        if value != value:  # NaN: a score-only baseline has no Brier score
+            return "–"
+        return f"{value:,.{digits}f}" if abs(value) < 1e5 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def table(header: list[str], rows: Iterable[Iterable[Any]], digits: int = 3) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(v, digits) for v in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def measured_at(path: Path) -> str:
+    stamp = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
+    return f"`{path.relative_to(ROOT)}`, written {stamp:%Y-%m-%d %H:%M} UTC"
+
+
+# --------------------------------------------------------------------------- one renderer per benchmark
+
+
+def _label(name: str, model: str) -> str:
+    return f"**cxml {model}**" if name == "model" else name
+
+
+def _pair(metrics: dict[str, Any] | None) -> str:
+    m = metrics or {}
+    return f"{fmt(m.get('spearman'))} / {fmt(m.get('normalized_gini'))}"
+
+
+def render_recommend(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    out = ["Protocol: " + str(d.get("protocol", "PROTOCOL.md")) + ". Oracle rows are tuned on the test period: "
+           "ceilings, not results.", ""]
+    metrics = ["ndcg", "recall", "precision", "map", "mrr", "hit_rate", "coverage", "n_users", "fit_seconds"]
+    for ds in d.get("datasets", []):
+        out += [f"#### {ds['dataset']}", "",
+                f"{fmt(ds.get('events'))} events; train {fmt(ds.get('train_customers'))} customers × "
+                f"{fmt(ds.get('train_items'))} items; cut {ds.get('cut')}; {fmt(ds.get('test_rows'))} test rows.", ""]
+        out += table(["model", *metrics, "note"],
+                     ([r.get("model"), *(r.get(m) for m in metrics), r.get("note", "")] for r in ds.get("table", [])),
+                     digits=4)
+        refs = ds.get("reference_ndcg") or {}
+        if refs:
+            out += ["Independently measured reference NDCG@10 (issue): "
+                    + ", ".join(f"{k} {fmt(v)}" for k, v in refs.items()), ""]
+        if "auto_ratio_to_best_oracle" in ds:
+            out += [f"AutoRecommender NDCG / best oracle NDCG: {fmt(ds['auto_ratio_to_best_oracle'])}", ""]
+        ds_bars = sorted((ds.get("bars") or {}).items())
+        out += table(["bar", "result"], ds_bars)
+        bars += [["recommend", f"{ds['dataset']}: {name}", None, None, ok] for name, ok in ds_bars]
+    perf = d.get("performance")
+    if perf:
+        best = perf.get("best_seconds", {})
+        out += ["#### Speed against raw implicit", "",
+                f"{fmt(perf.get('customers'))} customers × {fmt(perf.get('items'))} items, "
+                f"{fmt(perf.get('purchase_rows'))} purchase rows; params {perf.get('params')}; "
+                f"threads: {perf.get('threads')}; {perf.get('repeats')} alternating repeats.", ""]
+        phases = sorted({k for side in best.values() for k in side})
+        out += table(["engine", *[f"{p} s" for p in phases]],
+                     ([side, *(v.get(p) for p in phases)] for side, v in best.items()))
+        ratio, target = perf.get("ratio_median_of_pairs"), perf.get("target_ratio")
+        verdict = None if ratio is None or target is None else ratio <= target
+        bars.append(["recommend", "fit + recommend time, cxml / raw implicit", ratio, f"≤ {target}", verdict])
+        out += table(["measure", "value"], [
+            ["cxml / raw total time (median of pairs)", ratio],
+            ["cxml / raw (best to best)", perf.get("ratio_best_to_best")],
+            ["target ratio (at most)", target],
+            ["meets target", verdict],
+            ["cxml seconds outside implicit (median)", perf.get("cxml_seconds_outside_implicit_median")],
+            ["raw seconds outside implicit (median)", perf.get("raw_seconds_outside_implicit_median")],
+            ["recommend customers/s, cxml", perf.get("cxml_recommend_customers_per_second")],
+            ["recommend customers/s, raw", perf.get("raw_recommend_customers_per_second")],
+        ])
+    return out
+
+
+def render_churn(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    out = ["Protocol: " + str(d.get("protocol", "PROTOCOL.md Churn and CLTV")) + ".", ""]
+    cm = ["roc_auc", "pr_auc", "brier", "log_loss", "lift_at_10"]
+    vm = ["spearman", "normalized_gini", "mae", "rmse", "decile_mape"]
+    for case in d.get("cases", []):
+        out += [f"#### {case['case']}, as_of {case['as_of']}, horizon {case.get('horizon')}", "",
+                f"{fmt(case.get('n_customers'))} customers, churn rate {fmt(case.get('churn_rate'))}; "
+                f"ChurnModel fit {fmt(case.get('churn_fit_seconds'), 1)} s, "
+                f"CLTVModel fit {fmt(case.get('cltv_fit_seconds'), 1)} s.", ""]
+        out += table(["churn scorer", *cm], ([_label(n, "ChurnModel"), *(m.get(k) for k in cm)]
+                                             for n, m in case["churn"].items()))
+        if case.get("churn_roc_auc_by_seed"):
+            out += ["ChurnModel ROC-AUC by seed: " + ", ".join(fmt(v) for v in case["churn_roc_auc_by_seed"]), ""]
+        out += table(["CLTV predictor", *vm], ([_label(n, "CLTVModel"), *(m.get(k) for k in vm)]
+                                               for n, m in case["cltv"].items()))
+        where = f"{case['case']} {case['as_of']}"
+        bars += [
+            ["churn", f"{where}: ROC-AUC > best baseline", case["churn"].get("model", {}).get("roc_auc"),
+             f"> {fmt(case['churn'].get(case.get('best_churn_baseline'), {}).get('roc_auc'))}",
+             case.get("churn_bar_met_all_seeds", case.get("churn_bar_met"))],
+            ["cltv", f"{where}: Spearman / Gini ≥ BG/NBD × Gamma-Gamma", _pair(case["cltv"].get("model")),
+             "≥ " + _pair(case["cltv"].get("bgnbd_gamma_gamma")), case.get("cltv_bar_met")],
+        ]
+        out += table(["bar", "result"], [
+            [f"churn ROC-AUC > best baseline ({case.get('best_churn_baseline')})", case.get("churn_bar_met")],
+            ["… for every seed", case.get("churn_bar_met_all_seeds")],
+            ["CLTV Spearman and Gini ≥ BG/NBD × Gamma-Gamma", case.get("cltv_bar_met")],
+        ])
+    perf = d.get("perf")
+    if perf:
+        target = perf.get("target_seconds")
+        out += ["#### ChurnModel.fit speed", ""]
+        bars.append(["churn", f"ChurnModel.fit on {fmt(perf.get('n_customers'))} customers, s",
+                     perf.get("fit_seconds"), f"< {target}",
+                     None if target is None else perf.get("fit_seconds", float("inf")) < target])
+        out += table(["customers", "events", "snapshots", "training rows", "fit s", "target s", "meets target"], [[
+            perf.get("n_customers"), perf.get("n_events"), perf.get("snapshots"), perf.get("training_rows"),
+            perf.get("fit_seconds"), target,
+            None if target is None else perf.get("fit_seconds", float("inf")) < target,
+        ]])
+    return out
+
+
+def render_bgnbd(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    out = [f"{fmt(d.get('n_customers'))} synthetic customers, {fmt(d.get('n_events'))} events, "
+           f"best of {d.get('repeats')} repeats.", ""]
+    out += table(["step", "seconds"], (d.get("seconds") or {}).items())
+    out += table(["target s (fit)", "passes"], [[d.get("target_seconds"), d.get("passes_target")]])
+    bars.append(["bgnbd", f"fits on {fmt(d.get('n_customers'))} customers, s",
+                 max((d.get("seconds") or {}).values(), default=None), f"< {d.get('target_seconds')}",
+                 d.get("passes_target")])
+    true = d.get("true_params") or {}
+    fits = {k: v for k, v in d.items() if k.startswith("recovered_") and isinstance(v, dict)}
+    if true:
+        out += ["Parameter recovery (simulated from the true parameters):", ""]
+        out += table(["param", "true", *fits], ([p, t, *(f.get(p) for f in fits.values())] for p, t in true.items()))
+    hold = d.get("holdout")
+    if hold:
+        out += table(["hold-out purchases", "expected", "actual"],
+                     [["total", hold.get("expected"), hold.get("actual")]])
+    if d.get("converged"):
+        out += table(["fit converged", "result"], d["converged"].items())
+    return out
+
+
+def render_features(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    out = [f"{fmt(d.get('events'))} events, {fmt(d.get('customers_at_as_of'))} customers at {d.get('as_of')}, "
+           f"{d.get('n_features')} features, windows {d.get('windows')}.", ""]
+    rows = d.get("rows", [])
+    out += table(["engine", "events", "seconds", "peak RSS GB", "peak above start GB"],
+                 ([r.get("engine"), r.get("events"), r.get("seconds"), r.get("peak_rss_gb"),
+                   r.get("peak_above_start_gb")] for r in rows))
+    targets = d.get("targets") or {}
+    full = [r for r in rows if r.get("events") == d.get("events") and str(r.get("engine", "")).startswith("cxml")]
+    checks: list[list[Any]] = []
+    if full and "seconds" in targets:
+        checks.append([f"cxml on {fmt(d.get('events'))} events, seconds", full[0].get("seconds"),
+                       f"< {targets['seconds']}", full[0].get("seconds", float("inf")) < targets["seconds"]])
+    if "speedup_same_events" in d and "speedup" in targets:
+        checks.append(["speed-up over pandas groupby/apply (same events)", d["speedup_same_events"],
+                       f"≥ {targets['speedup']}", d["speedup_same_events"] >= targets["speedup"]])
+    if "max_rss_process_gb" in d and "peak_rss_gb" in targets:
+        checks.append(["peak RSS of the process, GB", d["max_rss_process_gb"], f"< {targets['peak_rss_gb']}",
+                       d["max_rss_process_gb"] < targets["peak_rss_gb"]])
+    agree = d.get("agreement") or {}
+    if agree:
+        checks.append(["same results as the reference", f"{agree.get('columns_compared')} columns compared",
+                       "no differing column", bool(agree.get("same_customers")) and not agree.get("columns_differing")])
+    out += table(["check", "measured", "target", "result"], checks)
+    bars += [["features", *c] for c in checks]
+    return out
+
+
+def render_scoring(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    out: list[str] = []
+    batch = d.get("batch") or {}
+    if batch:
+        out += [f"Batch: {fmt(batch.get('customers'))} customers, {fmt(batch.get('events'))} events, "
+                f"{fmt(batch.get('items'))} items, as_of {batch.get('as_of')}, k={batch.get('k')}; model fits (s): "
+                + ", ".join(f"{k} {fmt(v, 1)}" for k, v in (batch.get("fit_seconds") or {}).items()), ""]
+        out += table(["chunk size", "score s", "customers/s", "peak RSS GB", "rows written", "duplicates"], (
+            [r.get("chunk_size"), r.get("score_seconds"), r.get("customers_per_second"),
+             (r.get("peak_during_score_bytes") or 0) / 2**30, r.get("rows_written"), r.get("duplicates")]
+            for r in batch.get("runs", [])), digits=2)
+    lat = d.get("latency") or {}
+    if lat:
+        out += [f"Latency: {fmt(lat.get('customers'))} customers × {fmt(lat.get('items'))} items, "
+                f"{lat.get('factors')} factors; top items identical to the numpy floor: "
+                f"{lat.get('same_top_items_as_floor')}.", ""]
+        rows = lat.get("rows") or {}
+        out += table(["call", "calls", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+                     ([n, r.get("calls"), r.get("p50_ms"), r.get("p90_ms"), r.get("p99_ms"), r.get("max_ms")]
+                      for n, r in rows.items()))
+        target = lat.get("target_p99_ms")
+        # the script's own verdict: p99 of one known customer's Scorer.recommend under the target
+        one = rows.get("Scorer.recommend, one known customer", {}).get("p99_ms")
+        if target is not None and one is not None:
+            out += table(["bar", "measured p99 ms", "target ms", "result"],
+                         [["Scorer.recommend, one known customer: p99 <", one, target, one < target]])
+            bars.append(["scoring", "Scorer.recommend p99 latency, ms", one, f"< {target}", one < target])
+        floor = rows.get("numpy U[u] @ V.T + mask + argpartition (floor)", {}).get("p50_ms")
+        if one is not None and floor:
+            p50 = rows["Scorer.recommend, one known customer"].get("p50_ms")
+            out += [f"Scorer.recommend p50 / numpy floor p50: {fmt(p50 / floor, 1)}×", ""]
+    return out
+
+
+def render_generic(d: dict[str, Any], bars: list[list[Any]] | None = None) -> list[str]:
+    """Scalars of a JSON file this runner has no dedicated renderer for."""
+    flat: list[tuple[str, Any]] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif not isinstance(value, list):
+            flat.append((prefix, value))
+
+    walk("", d)
+    return table(["key", "value"], flat[:60])
+
+
+RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any], list[list[Any]]], list[str]]]] = {
+    "recommend": ("Recommendations: accuracy against baselines, speed against implicit", render_recommend),
+    "churn": ("Churn and CLTV: accuracy against the PROTOCOL.md baselines", render_churn),
+    "bgnbd": ("BG/NBD and Gamma-Gamma: fit speed and parameter recovery", render_bgnbd),
+    "features": ("Customer features: speed against a pandas groupby/apply reference", render_features),
+    "scoring": ("Scoring: batch throughput and Scorer.recommend latency", render_scoring),
+}
+
+
+def machine() -> list[str]:
+    versions = []
+    for lib in LIBRARIES:
+        try:
+            versions.append(f"{lib} {importlib.metadata.version(lib)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    try:
+        meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0]
+        memory = f"{int(meminfo.split()[1]) / 2**20:.1f} GB"
+    except (OSError, ValueError, IndexError):
+        memory = "unknown"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    rows: list[list[Any]] = [
+        ["report generated", f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"],
+        ["git commit", commit.stdout.strip() or "unknown"],
+        ["platform", platform.platform()],
+        ["processor", platform.processor() or platform.machine()],
+        ["CPU cores", os.cpu_count()],
+        ["memory", memory],
+        ["python", platform.python_version()],
+        ["libraries", ", ".join(versions)],
+    ]
+    return table(["", ""], rows)
+
+
+def write_report(runs: list[dict[str, Any]] | None = None, path: Path = REPORT) -> Path:
+    """Render ``RESULTS.md`` from ``results/*.json`` (never from anything typed in)."""
+    files = {p.stem: p for p in RESULTS_DIR.glob("*.json")}
+    names = sorted(files, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+    lines = [
+        "# cxml benchmark results",
+        "",
+        "Generated by `benchmarks/run_all.py` from the JSON files in `benchmarks/results/` — do not edit by",
+        "hand; rerun `make bench` (or `python benchmarks/run_all.py --report-only` to re-render).",
+        "Definitions: `../shared/PROTOCOL.md`. Each section names the file it comes from and when that file",
+        "was written; the machine is shared, so timings carry its load (see each file's `machine` block).",
+        "",
+        "## Machine",
+        "",
+        *machine(),
+    ]
+    bars: list[list[Any]] = []
+    sections: list[str] = []
+    for name in names:
+        title, render = RENDERERS.get(name, (name, render_generic))
+        data = json.loads(files[name].read_text(encoding="utf-8"))
+        sections += [f"## {title}", "", f"Source: {measured_at(files[name])}"
+                     + (" — **quick run, not full size**" if data.get("quick") else "") + ".", ""]
+        try:
+            sections += render(data, bars)
+        except (KeyError, TypeError, AttributeError) as exc:  # a changed JSON layout must not hide the numbers
+            sections += [f"(layout not understood by run_all.py: {type(exc).__name__}: {exc}; raw scalars below)", ""]
+            sections += render_generic(data)
+    if bars:
+        n_pass = sum(b[-1] is True for b in bars)
+        lines += ["## Summary of the bars", "", f"{n_pass} of {len(bars)} pass (details in the sections below).", ""]
+        lines += table(["area", "check", "measured", "target", "result"], bars)
+    if runs:
+        lines += ["## This run", ""]
+        lines += table(["script", "status", "seconds"], ([r["name"], r["status"], r["seconds"]] for r in runs), 0)
+    lines += sections
+    missing = [n for n in discover() if n not in files]
+    if missing:
+        lines += ["## Not measured", "", "No results file yet for: " + ", ".join(missing) + ".", ""]
+    path.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    ap.add_argument("--quick", action="store_true", help="smoke-run every script small; write no results")
+    ap.add_argument("--report-only", action="store_true", help="only regenerate RESULTS.md from results/*.json")
+    ap.add_argument("--only", default=None, help="comma list of scripts to run (default: all)")
+    args = ap.parse_args(argv)
+    if args.report_only:
+        print(f"wrote {write_report()}")
+        return 0
+    names = discover()
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - set(names))
+        if unknown:
+            ap.error(f"--only names unknown scripts {unknown}; expected some of {names}")
+        names = [n for n in names if n in wanted]
+    runs = run_scripts(names, args.quick)
+    failed = [r["name"] for r in runs if r["status"].startswith("failed")]
+    if args.quick:
+        print("quick run: results/*.json and RESULTS.md left untouched; "
+              + (f"FAILED: {', '.join(failed)}" if failed else "every script ran"))
+    else:
+        print(f"wrote {write_report(runs)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
