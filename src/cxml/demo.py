@@ -67,8 +67,11 @@ def main() -> int:
           f"{summary['cold_start_customers']} got cold-start recommendations")
 
     print("\n== 3/3 what the scores say ==")
-    top = scores.sort_values(["churn_probability", "expected_value"], ascending=False).head(10)
-    print("Top churn risks, most value at stake first among ties (expected 180-day value, segment):")
+    at_risk = scores[scores["churn_probability"] >= 0.5]
+    top = at_risk.sort_values(["expected_value", "churn_probability"], ascending=False).head(10)
+    print(f"{len(at_risk)} of {len(scores)} customers are more likely than not to make no purchase in the "
+          f"next {pd.Timedelta(cfg.churn.horizon if cfg.churn else '90D').days} days;")
+    print("the ones with the most expected 180-day value, i.e. worth a retention offer first:")
     print(top[["customer_id", "churn_probability", "expected_value", "segment"]]
           .to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     deciles = pd.qcut(scores["expected_value"].rank(method="first"), 10, labels=list(range(10, 0, -1)))

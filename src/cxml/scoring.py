@@ -10,7 +10,9 @@ Examples
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,15 @@ class Scorer:
         """Load from a bundle directory or ``models:/NAME@alias`` / ``models:/NAME/version``."""
         text = os.fspath(source)
         if text.startswith(MODELS_URI_PREFIX):
-            return cls(load_bundle(_download_registered_bundle(text, tracking_uri)))
+            download = Path(tempfile.mkdtemp(prefix="cxml-registered-"))
+            try:
+                scorer = cls(load_bundle(_download_registered_bundle(text, tracking_uri, download)))
+            except BaseException:
+                shutil.rmtree(download, ignore_errors=True)
+                raise
+            # the bundle directory is read again by batch scoring (its manifest); it goes with the Scorer
+            weakref.finalize(scorer, shutil.rmtree, download, True)
+            return scorer
         return cls(load_bundle(Path(text)))
 
     # -- introspection -------------------------------------------------------------------------
@@ -129,15 +139,16 @@ class Scorer:
                             overwrite=overwrite, progress=progress)
 
 
-def _download_registered_bundle(uri: str, tracking_uri: str | None) -> Path:
+def _download_registered_bundle(uri: str, tracking_uri: str | None, dest: Path) -> Path:
     """Download a registered model's artifacts and return the cxml bundle directory inside."""
     import mlflow
 
-    client_uri = tracking_uri or mlflow.get_tracking_uri()
-    dest = Path(tempfile.mkdtemp(prefix="cxml-registered-"))
+    from cxml.tracking.harness import resolve_tracking_uri, tracking_uri_context
+
+    client_uri = resolve_tracking_uri(tracking_uri)
     try:
-        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dest),
-                                                         tracking_uri=client_uri))
+        with tracking_uri_context(client_uri):
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dest)))
     except Exception as exc:  # mlflow raises its own exception types for unknown names/aliases
         raise BundleError(f"could not download {uri!r} from {client_uri!r}: {exc}") from exc
     for manifest in sorted(local.rglob("MANIFEST.sha256")):

@@ -3,6 +3,7 @@ registry, the pyfunc model and `mlflow models serve` answering on 127.0.0.1."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -80,6 +81,10 @@ def test_run_logs_params_metrics_nested_runs_and_artifacts(trained: dict) -> Non
     churn_run = next(r for r in children if r.info.run_name == "churn")
     plots = {a.path for a in client.list_artifacts(churn_run.info.run_id, "plots")}
     assert {"plots/churn_lift.png", "plots/churn_calibration.png"} <= plots
+    # each nested run shows the fitted model's hyper-parameters
+    rec_params = next(r for r in children if r.info.run_name == "recommender").data.params
+    assert rec_params["model.class"] == "ALSRecommender" and rec_params["model.factors"] == "16"
+    assert churn_run.data.params["model.class"] == "ChurnModel" and churn_run.data.params["model.horizon"] == "90D"
     assert (result.bundle_dir / "MANIFEST.sha256").exists()
     assert cxml.bundle.read_metadata(result.bundle_dir)["metadata"]["run_id"] == result.run_id
 
@@ -106,6 +111,11 @@ def test_registry_alias_promote_and_scorer_from_models_uri(trained: dict) -> Non
     scorer = Scorer.load("models:/cxml-test-model@champion", tracking_uri=uri)
     assert set(scorer.models) == {"recommender", "churn", "cltv"}
     assert len(scorer.recommend("C0001", k=4)) == 4
+    downloaded = scorer.bundle.path
+    assert downloaded.exists()
+    del scorer
+    gc.collect()
+    assert not downloaded.exists()  # the temporary download goes with its Scorer
 
 
 def test_cli_train_info_promote_and_errors(trained: dict, tmp_path: Path,
@@ -179,3 +189,22 @@ def test_mlflow_models_serve_answers_invocations(trained: dict, tmp_path: Path) 
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def test_tracking_uri_context_restores_unset_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxml.tracking.harness import tracking_uri_context
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    outer = f"sqlite:///{tmp_path / 'outer.db'}"
+    mlflow.set_tracking_uri(outer)
+    try:
+        inner = f"sqlite:///{tmp_path / 'inner.db'}"
+        with tracking_uri_context(inner):
+            assert mlflow.get_tracking_uri() == inner and mlflow.get_registry_uri() == inner
+        assert mlflow.get_tracking_uri() == outer
+        # the registry was never set explicitly, so it follows the tracking URI again (not pinned to inner)
+        assert mlflow.get_registry_uri() == outer
+        assert "MLFLOW_REGISTRY_URI" not in os.environ
+    finally:
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]

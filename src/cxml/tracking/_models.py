@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,29 @@ from cxml.exceptions import InsufficientDataError
 from cxml.schema import events_before, parse_as_of, parse_horizon
 from cxml.tracking.config import ChurnSection, RecommenderSection
 
-__all__ = ["evaluate_bundle", "flatten_report", "make_recommender", "train_value_model"]
+__all__ = ["evaluate_bundle", "flatten_report", "log_model_details", "make_recommender", "train_value_model"]
+
+
+def log_model_details(model: Any, out: Path) -> None:
+    """Log a fitted model's hyper-parameters to the active MLflow run (what the UI's Parameters shows).
+
+    For an :class:`~cxml.recommend.AutoRecommender` the chosen candidate's parameters are logged as
+    ``selected.*`` and its whole leaderboard as ``leaderboard.csv``, so the run says what "auto"
+    picked and by how much.
+    """
+    import mlflow
+
+    params = {f"model.{k}": v for k, v in model.get_params(deep=False).items() if not hasattr(v, "get_params")}
+    params["model.class"] = type(model).__name__
+    selected = getattr(model, "best_params_", None)
+    if isinstance(selected, dict):
+        params.update({f"selected.{k}": v for k, v in selected.items()})
+    mlflow.log_params({k: ("None" if v is None else str(v)[:500]) for k, v in params.items()})
+    board = getattr(model, "leaderboard_", None)
+    if isinstance(board, pd.DataFrame):
+        path = out / "leaderboard.csv"
+        board.to_csv(path, index=False)
+        mlflow.log_artifact(str(path))
 
 
 def make_recommender(section: RecommenderSection, random_state: int) -> Any:
@@ -49,13 +70,14 @@ def flatten_report(report: dict[str, Any]) -> dict[str, float]:
 
 
 def train_value_model(
-    name: str, section: ChurnSection, random_state: int, events: pd.DataFrame, as_of: pd.Timestamp
+    name: str, section: ChurnSection, random_state: int, events: pd.DataFrame, as_of: pd.Timestamp,
+    plot_dir: Path,
 ) -> tuple[Any, dict[str, float], list[Path]]:
     """Evaluate ``name`` ("churn" or "cltv") out of time, then refit it at ``as_of``.
 
     Evaluation fits at ``as_of − horizon`` and scores the real outcome in ``[as_of − horizon,
     as_of)`` beside the baselines. When the history is too short for that, the metrics are empty
-    and a warning says why; the final model is still fitted.
+    and a warning says why; the final model is still fitted. Plots are written to ``plot_dir``.
     """
     from cxml.churn import ChurnModel, CLTVModel
     from cxml.churn.evaluation import evaluate_churn, evaluate_cltv
@@ -72,14 +94,14 @@ def train_value_model(
         model = cls(**params).fit(history, as_of=valid_as_of)
         evaluate = evaluate_churn if name == "churn" else evaluate_cltv
         metrics = flatten_report(evaluate(model, history, valid_as_of))
-        plots = _plots(name, model, history, valid_as_of)
+        plots = _plots(name, model, history, valid_as_of, plot_dir)
     except InsufficientDataError as exc:
         warnings.warn(f"{name}: no out-of-time evaluation ({exc})", stacklevel=2)
     final = cls(**params).fit(history, as_of=as_of)
     return final, metrics, plots
 
 
-def _plots(name: str, model: Any, events: pd.DataFrame, as_of: pd.Timestamp) -> list[Path]:
+def _plots(name: str, model: Any, events: pd.DataFrame, as_of: pd.Timestamp, out: Path) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -88,7 +110,6 @@ def _plots(name: str, model: Any, events: pd.DataFrame, as_of: pd.Timestamp) -> 
     from cxml.churn import plots
     from cxml.features import churn_labels
 
-    out = Path(tempfile.mkdtemp(prefix=f"cxml-{name}-plots-"))
     paths: list[Path] = []
     imp = model.feature_importance()
     fig, ax = plt.subplots(figsize=(7, 6))

@@ -12,11 +12,10 @@ code; see :mod:`cxml.tracking.pyfunc`) and optionally registers it with alias ``
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,14 @@ from cxml.exceptions import BundleError
 from cxml.schema import Columns, events_before, parse_as_of
 from cxml.tracking.config import TrainConfig, load_config
 
-__all__ = ["DEFAULT_TRACKING_URI", "TrainResult", "dataset_fingerprint", "train"]
+__all__ = [
+    "DEFAULT_TRACKING_URI",
+    "TrainResult",
+    "dataset_fingerprint",
+    "resolve_tracking_uri",
+    "tracking_uri_context",
+    "train",
+]
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 
@@ -78,7 +84,10 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
     history = events_before(events, as_of)
     _check_bundle_target(cfg.bundle_dir)
 
-    with _tracking(resolve_tracking_uri(cfg.tracking_uri)):
+    with (
+        tracking_uri_context(resolve_tracking_uri(cfg.tracking_uri)),
+        tempfile.TemporaryDirectory(prefix="cxml-train-") as tmp,
+    ):
         mlflow.set_experiment(cfg.experiment)
         with mlflow.start_run(run_name=cfg.run_name) as parent:
             mlflow.log_params({k: v for k, v in cfg.to_params().items() if v is not None})
@@ -89,19 +98,23 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
             models: dict[str, Any] = {}
             if cfg.recommender is not None:
                 with mlflow.start_run(run_name="recommender", nested=True):
+                    from cxml.tracking._models import log_model_details
+
                     models["recommender"], m = _train_recommender(cfg, history)
                     mlflow.log_metrics(m)
+                    log_model_details(models["recommender"], Path(tmp))
                 metrics.update({f"recommender.{k}": v for k, v in m.items()})
             for name in ("churn", "cltv"):
                 section = getattr(cfg, name)
                 if section is None:
                     continue
                 with mlflow.start_run(run_name=name, nested=True):
-                    from cxml.tracking._models import train_value_model
+                    from cxml.tracking._models import log_model_details, train_value_model
 
                     models[name], m, plots = train_value_model(name, section, cfg.random_state,
-                                                               events, as_of)
+                                                               events, as_of, Path(tmp))
                     mlflow.log_metrics(m)
+                    log_model_details(models[name], Path(tmp))
                     for path in plots:
                         mlflow.log_artifact(str(path), artifact_path="plots")
                 metrics.update({f"{name}.{k}": v for k, v in m.items()})
@@ -175,15 +188,33 @@ def _check_bundle_target(path: Path) -> None:
 
 
 @contextmanager
-def _tracking(uri: str) -> Iterator[None]:
-    import mlflow
+def tracking_uri_context(uri: str) -> Iterator[None]:
+    """Point MLflow's tracking *and* registry URIs at ``uri`` for the block, then restore both exactly.
 
-    previous = mlflow.get_tracking_uri()
+    MLflow resolves ``models:/`` URIs through the process-global registry URI even when a call
+    takes a ``tracking_uri`` argument, so both must be set. On exit the previous state comes back
+    as it was -- including "not set" (``mlflow.get_*_uri()`` would return resolved defaults, and
+    setting those would pin the registry of every later client to this block's store).
+    """
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved_env = {key: os.environ.get(key) for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    saved_tracking = getattr(tracking_utils, "_tracking_uri", None)
+    saved_registry = getattr(registry_utils, "_registry_uri", None)
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     try:
         yield
     finally:
-        mlflow.set_tracking_uri(previous)
+        mlflow.set_tracking_uri(saved_tracking)  # type: ignore[arg-type]  # None means "not set"
+        registry_utils._registry_uri = saved_registry
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _git_tags() -> dict[str, str]:
@@ -193,13 +224,3 @@ def _git_tags() -> dict[str, str]:
     except (OSError, subprocess.SubprocessError):
         return {}
     return {"mlflow.source.git.commit": out.stdout.strip()} if out.returncode == 0 else {}
-
-
-def write_json(path: Path, payload: Mapping[str, Any]) -> Path:
-    """Small helper for plot/metric artifacts written to a temp dir before logging."""
-    path.write_text(json.dumps(dict(payload), indent=2, default=str))
-    return path
-
-
-def temp_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="cxml-train-"))

@@ -19,17 +19,18 @@ def _client(tracking_uri: str | None) -> Any:
 
     from cxml.tracking.harness import resolve_tracking_uri
 
-    return MlflowClient(tracking_uri=resolve_tracking_uri(tracking_uri))
+    uri = resolve_tracking_uri(tracking_uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
 def register(model_uri: str, name: str, *, alias: str = CHALLENGER, tracking_uri: str | None = None) -> str:
     """Register ``model_uri`` under ``name``, point ``alias`` at the new version; returns the version."""
     import mlflow
 
-    from cxml.tracking.harness import resolve_tracking_uri
+    from cxml.tracking.harness import resolve_tracking_uri, tracking_uri_context
 
-    mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
-    version = mlflow.register_model(model_uri, name)
+    with tracking_uri_context(resolve_tracking_uri(tracking_uri)):
+        version = mlflow.register_model(model_uri, name)
     _client(tracking_uri).set_registered_model_alias(name, alias, version.version)
     return str(version.version)
 
