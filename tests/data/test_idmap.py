@@ -60,3 +60,30 @@ def test_bad_frames_and_ranges() -> None:
         IdMap.from_frame(pd.DataFrame({"internal": [1], "external": ["a"]}))
     with pytest.raises(cxml.SchemaError, match="missing"):
         IdMap.from_values(["a", None])
+
+
+_ids = st.one_of(st.text(max_size=4), st.integers(-5, 50), st.floats(allow_nan=False, allow_infinity=False))
+
+
+@given(known=st.lists(st.text(min_size=1, max_size=4), min_size=1, max_size=20),
+       asked=st.lists(_ids, max_size=12))
+def test_short_request_fast_path_matches_the_general_conversion(known: list[str], asked: list[object]) -> None:
+    """A short list of plain strings skips pandas; the answer must equal the general (pandas) path,
+    including ids with surrounding white space, numbers and whole floats, which take the general one."""
+    from cxml.data.idmap import plain_str_array, to_id_strings
+
+    m = IdMap.from_values(known)
+    general = m._index.get_indexer(
+        to_id_strings(pd.Series(asked, dtype=object)).to_numpy(dtype=object, na_value=None)
+    ).astype(np.int64) if asked else np.array([], np.int64)
+    assert m.to_internal(asked).tolist() == general.tolist()
+    fast = plain_str_array(asked)
+    if fast is not None:
+        assert all(isinstance(x, str) and x == x.strip() for x in asked)
+
+
+def test_recommend_ids_fast_path_keeps_first_appearance_order() -> None:
+    from cxml.recommend._frames import as_id_array
+
+    assert as_id_array(["b", "a", "b", "c"], "customers").tolist() == ["b", "a", "c"]
+    assert as_id_array([" b", "b", 2, 2.0], "customers").tolist() == ["b", "2"]

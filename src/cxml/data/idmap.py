@@ -28,7 +28,7 @@ import pandas as pd
 from cxml.exceptions import SchemaError, UnknownIdError
 from cxml.schema import STRING_DTYPE
 
-__all__ = ["IdMap", "to_id_strings"]
+__all__ = ["IdMap", "plain_str_array", "to_id_strings"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,13 +75,23 @@ class IdMap:
     def to_internal(self, ids: Iterable[Any], *, strict: bool = False) -> np.ndarray:
         """Internal ints for ``ids`` (int64); unknown ids are ``-1``, or raise with ``strict=True``."""
         keys = _as_str_array(ids)
-        codes = self._index.get_indexer(keys).astype(np.int64)
+        if len(keys) <= 8:  # a hash lookup per key beats building an Index for get_indexer
+            codes = np.fromiter((self._loc(key) for key in keys), dtype=np.int64, count=len(keys))
+        else:
+            codes = self._index.get_indexer(keys).astype(np.int64)
         if strict and (codes < 0).any():
             unknown = keys[codes < 0]
             raise UnknownIdError(
                 f"{len(unknown)} of {len(keys)} ids are unknown (first: {unknown[0]!r})"
             )
         return codes
+
+    def _loc(self, key: str) -> int:
+        try:
+            loc = self._index.get_loc(key)
+        except KeyError:
+            return -1
+        return loc if isinstance(loc, int) else -1  # unique index: always an int
 
     def to_external(self, codes: Iterable[int] | np.ndarray) -> np.ndarray:
         """External ids (object array of str) for internal ints; out-of-range raises ``IndexError``."""
@@ -124,7 +134,36 @@ def _as_series(ids: Iterable[Any]) -> pd.Series:
     return pd.Series(list(ids), dtype=object)
 
 
+#: Up to this many ids, a request made of plain ``str`` ids skips the pandas conversion (latency).
+_FAST_PATH_MAX: int = 256
+
+
+def plain_str_array(ids: Iterable[Any]) -> np.ndarray | None:
+    """``ids`` as an object array when there are few of them and each is already a canonical id
+    (a ``str`` without surrounding white space); ``None`` otherwise, meaning "convert properly".
+
+    Single-customer calls in an app pass a short list of strings; converting those through pandas
+    costs more than the model's scoring, so they take this path. Anything else (numbers, NaN, long
+    arrays, padded strings) goes through :func:`to_id_strings` as before.
+    """
+    if isinstance(ids, list | tuple):
+        seq: Any = ids
+    elif isinstance(ids, np.ndarray) and ids.dtype == object and ids.ndim == 1:
+        seq = ids
+    else:
+        return None
+    if len(seq) > _FAST_PATH_MAX:
+        return None
+    for x in seq:
+        if type(x) is not str or not x or x[0].isspace() or x[-1].isspace():
+            return None
+    return np.array(seq, dtype=object) if len(seq) else None
+
+
 def _as_str_array(ids: Iterable[Any]) -> np.ndarray:
+    fast = plain_str_array(ids)
+    if fast is not None:
+        return fast
     return to_id_strings(_as_series(ids)).to_numpy(dtype=object, na_value=None)
 
 

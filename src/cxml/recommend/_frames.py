@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cxml.data import IdMap
+from cxml.data.idmap import plain_str_array
 from cxml.data.loading import to_id_strings
 from cxml.exceptions import DataWarning, SchemaError
 from cxml.recommend._matrix import encode, purchase_rows
@@ -22,6 +23,9 @@ def as_id_array(ids: Iterable[Any], name: str) -> np.ndarray:
     """Distinct ids as an object array of str, in first-appearance order."""
     if isinstance(ids, str) or ids is None:
         raise SchemaError(f"{name}={ids!r} is not valid; expected a list of ids, e.g. ['c1', 'c2']")
+    fast = plain_str_array(ids)
+    if fast is not None:  # a short list of canonical string ids: no pandas round trip
+        return np.array(list(dict.fromkeys(fast)), dtype=object)
     values = pd.Series(ids if isinstance(ids, pd.Series | pd.Index | np.ndarray) else list(ids), dtype=object)
     if values.isna().any():
         raise SchemaError(f"{name} holds {int(values.isna().sum())} missing ids; expected ids")

@@ -203,7 +203,9 @@ class BaseRecommender(BaseEstimator):
         cust = as_id_array(customers, "customers")
         cand = self._candidates(items)
         codes = self.user_map_.to_internal(cust)
-        X, R = _rows_or_empty(self.user_items_, codes), _rows_or_empty(self.user_repeat_, codes)
+        X = _rows_or_empty(self.user_items_, codes)
+        # the repeat-purchase signal only matters when bought items are blended back in
+        R = _rows_or_empty(self.user_repeat_, codes) if self._blends(exclude_seen) else None
         recalc = np.zeros(len(cust), dtype=bool)
         if history is not None:
             X, R, recalc = self._fold_in(history, cust, X, R)
@@ -212,7 +214,8 @@ class BaseRecommender(BaseEstimator):
         vals = np.full((len(cust), k), -np.inf, np.float32)
         w = np.flatnonzero(warm)
         if len(w):
-            ids[w], vals[w] = self._rank(codes[w], X[w], R[w], recalc[w], k, bool(exclude_seen), cand)
+            Rw = None if R is None else R[w]
+            ids[w], vals[w] = self._rank(codes[w], X[w], Rw, recalc[w], k, bool(exclude_seen), cand)
         cold = np.flatnonzero(~warm)
         if len(cold):
             pop = self._fallback_scores()[None, :] if cand is None else self._fallback_scores()[None, cand]
@@ -229,9 +232,12 @@ class BaseRecommender(BaseEstimator):
         codes = self.item_map_.to_internal(as_id_array(items, "items"))
         return np.unique(codes[codes >= 0])
 
+    def _blends(self, exclude_seen: bool) -> bool:
+        return not exclude_seen and self.repeat_weight > 0
+
     def _fold_in(
-        self, history: pd.DataFrame, cust: np.ndarray, X: sp.csr_matrix, R: sp.csr_matrix
-    ) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+        self, history: pd.DataFrame, cust: np.ndarray, X: sp.csr_matrix, R: sp.csr_matrix | None
+    ) -> tuple[sp.csr_matrix, sp.csr_matrix | None, np.ndarray]:
         validate_events(history)
         rows = history_rows(history, self.weight_, cust, self.item_map_)
         if rows.empty:
@@ -241,9 +247,11 @@ class BaseRecommender(BaseEstimator):
         HX = interaction_matrix(rows, rows["w"].to_numpy(), shape)
         ref = max(self.reference_time_, pd.Timestamp(rows["ts"].max()))
         # the stored repeat signal is decayed to the fit's reference time; move it to the new one
+        recalc = np.diff(HX.indptr) > 0
+        if R is None:
+            return (X + HX).tocsr(), None, recalc
         shift = self._repeat_decay_between(self.reference_time_, ref)
         HR = self._repeat_matrix(rows, shape, ref)
-        recalc = np.diff(HX.indptr) > 0
         return (X + HX).tocsr(), (R * shift + HR).tocsr(), recalc
 
     def _repeat_decay_between(self, old: pd.Timestamp, new: pd.Timestamp) -> float:
@@ -253,16 +261,16 @@ class BaseRecommender(BaseEstimator):
         return float(0.5 ** (days / self.repeat_half_life))
 
     def _rank(
-        self, codes: np.ndarray, X: sp.csr_matrix, R: sp.csr_matrix, recalc: np.ndarray, k: int,
+        self, codes: np.ndarray, X: sp.csr_matrix, R: sp.csr_matrix | None, recalc: np.ndarray, k: int,
         exclude_seen: bool, cand: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        blend = not exclude_seen and self.repeat_weight > 0
+        blend = self._blends(exclude_seen)
         fast = None if blend else self._rank_fast(codes, X, recalc, k, exclude_seen, cand)
         if fast is not None:
             ids, vals = fast
         else:
             Xc = X if cand is None else X[:, cand].tocsr()
-            Rc = R if cand is None else R[:, cand].tocsr()
+            Rc = None if R is None else (R if cand is None else R[:, cand].tocsr())
 
             def block(sl: slice) -> np.ndarray:
                 s = np.array(self._score_block(codes[sl], X[sl], recalc[sl]), dtype=np.float64)
@@ -271,6 +279,7 @@ class BaseRecommender(BaseEstimator):
                 if exclude_seen:
                     mask_rows(s, Xc[sl])
                 elif blend:
+                    assert Rc is not None  # computed whenever blending
                     s = _blend(s, Rc[sl], self.repeat_weight)
                 return s
 
