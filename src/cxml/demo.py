@@ -71,7 +71,7 @@ def main() -> int:
     top = at_risk.sort_values(["expected_value", "churn_probability"], ascending=False).head(10)
     print(f"{len(at_risk)} of {len(scores)} customers are more likely than not to make no purchase in the "
           f"next {pd.Timedelta(cfg.churn.horizon if cfg.churn else '90D').days} days;")
-    print("the ones with the most expected 180-day value, i.e. worth a retention offer first:")
+    print("top churn risks by value at stake (most expected 180-day value first; a retention offer pays here):")
     print(top[["customer_id", "churn_probability", "expected_value", "segment"]]
           .to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     deciles = pd.qcut(scores["expected_value"].rank(method="first"), 10, labels=list(range(10, 0, -1)))

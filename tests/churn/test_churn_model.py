@@ -265,3 +265,32 @@ def test_load_refuses_incomplete_params(cdnow_model: ChurnModel, tmp_path) -> No
     (path / "params.json").write_text(json.dumps(meta))
     with pytest.raises(cxml.BundleError, match="feature_names"):
         ChurnModel.load(path)
+
+
+def test_baseline_without_finite_scores_is_left_out_with_a_warning() -> None:
+    """Customers who buy often and then stop abruptly make BG/NBD diverge (a, b → ∞) at the
+    validation cutoff; its E[purchases] is then not finite. The fit must go on without that
+    baseline, say so, and keep the baselines that are finite (this used to raise in roc_auc)."""
+    rng = np.random.default_rng(0)
+    n, span = 2000, 731
+    first = rng.uniform(0, span - 60, n)
+    last = np.minimum(first + rng.exponential(300.0, n), span - 1e-3)
+    n_buys = 1 + rng.poisson(3.5, n)
+    c = np.repeat(np.arange(n), n_buys)
+    day = first[c] + rng.random(len(c)) * (last - first)[c]
+    day[np.cumsum(n_buys) - n_buys] = first
+    events = cxml.load_events(pd.DataFrame({
+        "customer_id": c.astype(str),
+        "timestamp": np.datetime64("2023-01-01") + (day * 86400).astype("timedelta64[s]"),
+        "amount": rng.lognormal(2.5, 0.8, len(c)),
+    }))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = ChurnModel(horizon="90D", n_snapshots=2, random_state=0).fit(events, as_of="2025-01-01")
+    left_out = [str(w.message) for w in caught
+                if issubclass(w.category, cxml.DataWarning) and "left out" in str(w.message)]
+    assert left_out and "bgnbd_neg_expected_purchases" in left_out[0]
+    baselines = model.metrics_["baselines"]
+    assert "bgnbd_neg_expected_purchases" not in baselines
+    assert 0.0 <= baselines["recency"]["roc_auc"] <= 1.0
+    assert all(np.isfinite(v["roc_auc"]) for v in baselines.values())

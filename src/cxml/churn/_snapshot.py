@@ -24,7 +24,27 @@ from cxml.exceptions import (
 from cxml.features import CHURNED, customer_features
 from cxml.schema import Columns, parse_as_of, parse_horizon, validate_events
 
-__all__ = ["SnapshotModel"]
+__all__ = ["SnapshotModel", "finite_baselines"]
+
+
+def finite_baselines(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The baseline scores that are finite for every customer; the others are left out with a
+    :class:`~cxml.DataWarning` (a BG/NBD that could not be fitted at the validation cutoff gives
+    NaN or infinite scores, and a metric on those would compare with nothing real)."""
+    import warnings
+
+    from cxml.exceptions import DataWarning
+
+    kept: dict[str, np.ndarray] = {}
+    for name, values in scores.items():
+        bad = int((~np.isfinite(values)).sum())
+        if bad:
+            warnings.warn(f"validation baseline {name!r} left out: {bad} of {len(values)} customers have no "
+                          "finite score (BG/NBD could not be fitted at the validation cutoff)",
+                          DataWarning, stacklevel=4)
+        else:
+            kept[name] = values
+    return kept
 
 
 class SnapshotModel(BaseEstimator):

@@ -92,14 +92,18 @@ def _hyp2f1(a: Any, b: Any, c: Any, z: Any) -> np.ndarray:
 
 
 def _hyp2f1_series(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Direct power series; where even it overflows (parameters of a fit that ran off to the edge
+    of its range, already reported by a ConvergenceWarning) the value is NaN and callers see a
+    non-finite score, quietly rather than with a numpy RuntimeWarning per call."""
     term = np.ones_like(z)
     total = np.ones_like(z)
-    for n in range(200_000):
-        term = term * (a + n) * (b + n) / ((c + n) * (n + 1)) * z
-        total = total + term
-        if np.all(np.abs(term) <= 1e-15 * np.abs(total)):
-            break
-    return total
+    with np.errstate(over="ignore", invalid="ignore"):
+        for n in range(200_000):
+            term = term * (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+            total = total + term
+            if np.all(~np.isfinite(total) | (np.abs(term) <= 1e-15 * np.abs(total))):
+                break
+    return np.where(np.isfinite(total), total, np.nan)
 
 
 class BGNBDModel(BaseEstimator):
@@ -308,8 +312,9 @@ class BGNBDModel(BaseEstimator):
         c = a + b + x - 1
         log1m_z = np.log(alpha + T) - np.log(alpha + T + t)
         z = -np.expm1(log1m_z)
-        tail = np.exp((a - 1) * log1m_z) * _hyp2f1(a + b - 1 - r, a - 1, c, z)
-        return np.asarray(c / (a - 1) * (1.0 - tail))
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite only for runaway fits (NaN out)
+            tail = np.exp((a - 1) * log1m_z) * _hyp2f1(a + b - 1 - r, a - 1, c, z)
+            return np.asarray(c / (a - 1) * (1.0 - tail))
 
     def p_no_purchase(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """P(no purchase in (T, T + t] | x, t_x, T), in closed form (exact, not an approximation).

@@ -46,7 +46,7 @@ import pandas as pd
 from cxml.churn import _lgbm
 from cxml.churn import metrics as M
 from cxml.churn._calibration import apply_calibrator, fit_calibrator
-from cxml.churn._snapshot import SnapshotModel
+from cxml.churn._snapshot import SnapshotModel, finite_baselines
 from cxml.exceptions import (
     BundleError,
     SchemaError,
@@ -187,10 +187,11 @@ class ChurnModel(SnapshotModel):
         y = self._label(valid)
         out: dict[str, Any] = {"model": M.churn_metrics(y, apply_calibrator(self.calibrator_, raw))}
         scores = {"recency": valid["recency_days"].to_numpy(dtype=np.float64)}
-        if "bg_p_alive" in valid.columns and valid["bg_p_alive"].notna().all():
-            scores["bgnbd_neg_expected_purchases"] = -valid["bg_expected_purchases"].to_numpy()
-            scores["bgnbd_p_no_purchase"] = valid["bg_p_no_purchase"].to_numpy()
-            scores["bgnbd_1_minus_p_alive"] = 1.0 - valid["bg_p_alive"].to_numpy()
+        if "bg_p_alive" in valid.columns:
+            scores["bgnbd_neg_expected_purchases"] = -valid["bg_expected_purchases"].to_numpy(dtype=np.float64)
+            scores["bgnbd_p_no_purchase"] = valid["bg_p_no_purchase"].to_numpy(dtype=np.float64)
+            scores["bgnbd_1_minus_p_alive"] = 1.0 - valid["bg_p_alive"].to_numpy(dtype=np.float64)
+        scores = finite_baselines(scores)
         out["baselines"] = {
             k: {"roc_auc": M.roc_auc(y, s), "pr_auc": M.pr_auc(y, s)} for k, s in scores.items()
         }

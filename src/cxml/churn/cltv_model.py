@@ -30,7 +30,7 @@ import pandas as pd
 
 from cxml.churn import _lgbm
 from cxml.churn import metrics as M
-from cxml.churn._snapshot import SnapshotModel
+from cxml.churn._snapshot import SnapshotModel, finite_baselines
 from cxml.exceptions import DataWarning, SchemaError
 from cxml.features import DEFAULT_WINDOWS, FUTURE_VALUE
 from cxml.schema import Columns
@@ -150,10 +150,9 @@ class CLTVModel(SnapshotModel):
             "cutoff": valid[Columns.CUTOFF].iloc[0].isoformat(),
             "n": len(valid),
         }
-        if "bg_gg_expected_value" in valid.columns and valid["bg_gg_expected_value"].notna().all():
-            out["baselines"]["bgnbd_gamma_gamma"] = _quiet_cltv_metrics(
-                actual, valid["bg_gg_expected_value"].to_numpy(dtype=np.float64)
-            )
+        if "bg_gg_expected_value" in valid.columns:
+            scores = finite_baselines({"bgnbd_gamma_gamma": valid["bg_gg_expected_value"].to_numpy(dtype=np.float64)})
+            out["baselines"].update({k: _quiet_cltv_metrics(actual, v) for k, v in scores.items()})
         return out
 
     def predict(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
