@@ -366,7 +366,8 @@ def _clean(obj: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="sample only, small grids, 5k x 2k perf problem")
+    ap.add_argument("--quick", action="store_true",
+                    help="sample only, small grids, 5k x 2k perf problem; writes nothing (smoke run)")
     ap.add_argument("--datasets", default=None, help="comma list of ml100k,retail2009,sample")
     ap.add_argument("--repeats", type=int, default=None, help="alternating perf runs (default 2, quick 1)")
     ap.add_argument("--no-perf", action="store_true")
@@ -397,7 +398,9 @@ def main(argv: list[str] | None = None) -> int:
               f"{perf['raw_recommend_customers_per_second']:,} customers/s; peak RSS above start GB "
               f"{perf['peak_rss_above_start_gb']}")
     print(f"\n(total {time.perf_counter() - started:.0f}s)")
-    if not args.no_write:
+    if args.quick:
+        print("(quick smoke run: results/recommend.json left as it is)")
+    elif not args.no_write:
         out = {
             "benchmark": "recommend", "protocol": "PROTOCOL.md recommendation, k=10, exclude_seen=True",
             "quick": args.quick,
