@@ -12,6 +12,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -188,3 +189,13 @@ def test_cli_score_and_evaluate(fitted: dict, tmp_path: Path, capsys: pytest.Cap
     assert main(["score", "--model", str(tmp_path / "nope"), "--events", str(events_file),
                  "--as-of", "2024-07-01", "--out", str(tmp_path / "x")]) == 1
     assert "BundleError" in capsys.readouterr().err
+
+
+def test_recommend_accepts_a_numpy_array_of_ids(fitted: dict) -> None:
+    scorer = Scorer.load(fitted["rec_only"])
+    some = fitted["events"][Columns.CUSTOMER].drop_duplicates().head(3).tolist()
+    from_array = scorer.recommend(np.array(some, dtype=object), k=4)
+    pd.testing.assert_frame_equal(from_array, scorer.recommend(some, k=4))
+    assert from_array[Columns.CUSTOMER].unique().tolist() == some
+    items = fitted["events"][Columns.ITEM].dropna().unique()[:2]
+    assert scorer.similar_items(np.asarray(items), k=2)[Columns.ITEM].unique().tolist() == list(items)

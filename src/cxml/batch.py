@@ -56,7 +56,77 @@ def score_events(
     overwrite: bool = False,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Score every customer existing at ``as_of`` into the parquet dataset ``out`` (see module doc)."""
+    """Score every customer existing at ``as_of`` into the parquet dataset ``out`` (see module doc).
+
+    Customers are those with a purchase before ``as_of``, sorted by id and cut into chunks of
+    ``chunk_size``; chunk ``i`` is written to ``part-{i:05d}.parquet`` through a temporary file
+    renamed into place, then recorded in ``_journal.json``. ``_SUCCESS.json`` (fingerprint and
+    summary) is written last.
+
+    Resuming: the fingerprint covers the bundle's ``MANIFEST.sha256``, ``as_of``, ``k``,
+    ``chunk_size`` and the events before ``as_of``. When ``out`` holds a journal with the same
+    fingerprint, committed chunks are skipped and only the rest are scored; when every chunk is
+    committed and ``_SUCCESS.json`` exists, its stored summary is returned without scoring.
+    ``progress`` and ``overwrite`` are not part of the fingerprint.
+
+    Parameters
+    ----------
+    scorer
+        The :class:`cxml.Scorer` whose bundle's models are applied.
+    events
+        Canonical events DataFrame (validated, not modified), or a path read with
+        :func:`cxml.load_events` using the canonical column names. Events at or after ``as_of``
+        are dropped, with a :class:`cxml.DataWarning` (and a log warning) giving their count.
+    as_of
+        Date-like scoring time; only events before it are used.
+    out
+        Directory of the parquet dataset; created (with parents) when absent.
+    k
+        Items per customer in ``recommended_items`` (integer >= 1).
+    chunk_size
+        Customers per chunk and parquet file (integer >= 1); bounds memory.
+    overwrite
+        When ``out`` holds a cxml scores dataset from a different fingerprint: ``False`` raises
+        :class:`cxml.OutputExistsError`, ``True`` deletes it and scores from scratch. A dataset
+        with the same fingerprint is resumed whatever its value, and a directory without
+        ``_journal.json`` is always refused, never deleted.
+    progress
+        Show a ``tqdm`` progress bar over the chunks (only when chunks remain to be scored).
+
+    Returns
+    -------
+    dict
+        The run summary, also stored in ``_SUCCESS.json``:
+
+        - ``customers``: number of customers scored (int);
+        - ``chunks``: number of chunks / parquet files (int, at least 1);
+        - ``models``: names of the models the bundle holds (list of str);
+        - ``cold_start_customers``: scored customers unknown to the recommender, served the
+          popularity ranking (int; 0 without a recommender), summed over all chunks of the run;
+        - ``ignored_future_events``: events at or after ``as_of`` that were dropped (int; as
+          counted by the call that completed the run);
+        - ``as_of``: the parsed ``as_of`` (str of the :class:`pandas.Timestamp`);
+        - ``k``: ``k`` (int);
+        - ``out``: ``out`` (str).
+
+        The dataset has one row per customer, in these columns: ``customer_id`` (str);
+        ``churn_probability`` (float, only when the bundle has a churn model); ``expected_value``
+        (float, only with a CLTV model); ``segment`` (str, the RFM segment computed once over all
+        customers, see :func:`cxml.segment.rfm_segments`); ``recommended_items`` (only with a
+        recommender: list of up to ``k`` item ids, best first, excluding items the customer bought
+        in the recommender's training data).
+
+    Raises
+    ------
+    SchemaError
+        When ``k`` or ``chunk_size`` is not a positive integer, ``as_of`` is not a date, or the
+        events fail validation.
+    SourceError
+        When ``events`` is a path that does not exist or is not csv/parquet.
+    OutputExistsError
+        When ``out`` exists without ``_journal.json`` (not a cxml scores dataset), or holds scores
+        of a different fingerprint and ``overwrite`` is false.
+    """
     if not isinstance(k, int | np.integer) or k < 1:
         raise SchemaError(f"k={k!r} must be a positive integer")
     if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:

@@ -152,6 +152,38 @@ def save_bundle(
     ``metadata`` (JSON-serialisable: as_of, feature lists, params, metrics, ...) is stored under
     ``"metadata"`` in ``bundle.json``. An existing directory at ``path`` is refused unless
     ``overwrite=True``; the new bundle is complete before it replaces the old one.
+
+    Parameters
+    ----------
+    path
+        Bundle directory to create; its parent directories are created when missing. The bundle
+        is built in a temporary sibling directory and renamed to ``path``.
+    recommender
+        Fitted recommender, saved under ``recommender/`` by its ``save(dir)``; ``None`` leaves it
+        out. :func:`load_bundle` reads it back with :meth:`cxml.recommend.BaseRecommender.load`.
+    churn
+        Fitted churn model (e.g. :class:`cxml.churn.ChurnModel`), saved under ``churn/``; ``None``
+        leaves it out. :func:`load_bundle` reads it back with the ``cxml.churn`` class of that name.
+    cltv
+        Fitted CLTV model (e.g. :class:`cxml.churn.CLTVModel`), saved under ``cltv/``; ``None``
+        leaves it out.
+    metadata
+        JSON-serialisable mapping stored under ``"metadata"`` in ``bundle.json`` (values JSON
+        cannot encode are written with ``str``); ``None`` stores ``{}``.
+    overwrite
+        Replace whatever exists at ``path``; when ``False`` an existing ``path`` raises.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``. Its ``bundle.json`` holds ``format_version``, ``cxml_version``, ``created_at``
+        (UTC, ISO seconds), ``components`` (``{name: {"class", "module"}}`` per saved model) and
+        ``metadata``; ``MANIFEST.sha256`` lists every other file with its sha256.
+
+    Raises
+    ------
+    BundleError
+        When all three models are ``None``, or ``path`` exists and ``overwrite`` is false.
     """
     from cxml import __version__
 
@@ -201,7 +233,26 @@ def _replace_dir(new: Path, target: Path) -> None:
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """``bundle.json`` after verifying the manifest and the format version."""
+    """``bundle.json`` after verifying the manifest and the format version.
+
+    Parameters
+    ----------
+    path
+        Bundle directory written by :func:`save_bundle`.
+
+    Returns
+    -------
+    dict
+        The parsed ``bundle.json``: ``format_version``, ``cxml_version``, ``created_at``,
+        ``components`` and ``metadata``. No component is loaded.
+
+    Raises
+    ------
+    BundleError
+        When ``path`` is not a directory, a file is missing, changed, not listed in the manifest or
+        a pickle (:func:`verify_manifest`), ``bundle.json`` is unreadable or has no integer
+        ``format_version``, or the format is newer than :data:`BUNDLE_FORMAT_VERSION`.
+    """
     from cxml import __version__
 
     root = Path(path)
@@ -238,7 +289,28 @@ def _loader(name: str, class_name: str) -> Any:
 
 
 def load_bundle(path: str | os.PathLike[str]) -> Bundle:
-    """Verify and load a bundle written by :func:`save_bundle`. Never unpickles."""
+    """Verify and load a bundle written by :func:`save_bundle`. Never unpickles.
+
+    Every file is checked (:func:`read_metadata`) before any component is read.
+
+    Parameters
+    ----------
+    path
+        Bundle directory written by :func:`save_bundle`.
+
+    Returns
+    -------
+    Bundle
+        ``path`` (as a :class:`pathlib.Path`), ``metadata`` (the whole ``bundle.json``), the loaded
+        ``recommender``, ``churn`` and ``cltv`` models (``None`` when absent) and ``components``,
+        the names of the loaded ones.
+
+    Raises
+    ------
+    BundleError
+        When verification fails (see :func:`read_metadata`), or a component's name or class is
+        unknown; a component's own ``load`` may raise it too (e.g. a missing file).
+    """
     root = Path(path)
     meta = read_metadata(root)
     loaded: dict[str, Any] = {}

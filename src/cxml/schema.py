@@ -108,10 +108,22 @@ def validate_events(events: pd.DataFrame, *, require: Sequence[str] = ()) -> pd.
     have been made by :func:`cxml.load_events` (or follow the same schema). ``require`` names
     optional columns the caller needs to hold at least one value (e.g. ``item_id`` for recommenders).
 
+    Parameters
+    ----------
+    events
+        The frame to check (not copied, not modified).
+    require
+        Canonical column names that must be present with at least one non-missing value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``events`` itself, so the call can be chained.
+
     Raises
     ------
     SchemaError
-        Naming the column that is missing or has the wrong dtype.
+        Naming the column that is missing, has the wrong dtype, or (for ``require``) holds no value.
 
     Examples
     --------
@@ -176,6 +188,27 @@ def _float_or_nan(events: pd.DataFrame, col: str, n: int) -> np.ndarray:
 def parse_as_of(value: Any, name: str = "as_of") -> pd.Timestamp:
     """Parse a date-like ``as_of`` into a naive UTC :class:`pandas.Timestamp`.
 
+    Parameters
+    ----------
+    value
+        Anything :class:`pandas.Timestamp` accepts: a string such as ``"2011-09-01"``, a
+        ``datetime``/``date``, a ``numpy.datetime64``, a ``Timestamp``. A time-zone-aware value is
+        converted to UTC and its time zone dropped; a naive one is kept as is.
+    name
+        The argument's name, used in error messages (default ``"as_of"``).
+
+    Returns
+    -------
+    pandas.Timestamp
+        Naive, nanosecond unit.
+
+    Raises
+    ------
+    SchemaError
+        When ``value`` is ``None``, cannot be parsed, or is ``NaT``.
+
+    Examples
+    --------
     >>> parse_as_of("2011-09-01")
     Timestamp('2011-09-01 00:00:00')
     """
@@ -195,6 +228,26 @@ def parse_as_of(value: Any, name: str = "as_of") -> pd.Timestamp:
 def parse_horizon(value: Any, name: str = "horizon") -> pd.Timedelta:
     """Parse a positive duration (``"90D"``, ``90`` days, a ``Timedelta``).
 
+    Parameters
+    ----------
+    value
+        A number (int or float, not bool) of days, or anything :class:`pandas.Timedelta` accepts:
+        a string such as ``"90D"``, a ``datetime.timedelta``, a ``numpy.timedelta64``, a ``Timedelta``.
+    name
+        The argument's name, used in error messages (default ``"horizon"``).
+
+    Returns
+    -------
+    pandas.Timedelta
+        Strictly positive.
+
+    Raises
+    ------
+    SchemaError
+        When ``value`` is not a duration, or is zero, negative or missing (``None``, ``NaT``).
+
+    Examples
+    --------
     >>> parse_horizon("90D")
     Timedelta('90 days 00:00:00')
     >>> parse_horizon(30)
@@ -213,5 +266,18 @@ def parse_horizon(value: Any, name: str = "horizon") -> pd.Timedelta:
 
 
 def events_before(events: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """The rows with ``timestamp < as_of`` (the point-in-time rule), as a view-like slice."""
+    """The rows with ``timestamp < as_of`` (the point-in-time rule), as a view-like slice.
+
+    Parameters
+    ----------
+    events
+        Canonical events table (not validated here).
+    as_of
+        A :class:`pandas.Timestamp` (e.g. from :func:`parse_as_of`); rows at or after it are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``events`` before ``as_of``, with their original index and columns.
+    """
     return events.loc[events[Columns.TIMESTAMP].to_numpy() < as_of.to_datetime64()]

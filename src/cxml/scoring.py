@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cxml.bundle import Bundle, load_bundle
@@ -40,7 +41,33 @@ class Scorer:
 
     @classmethod
     def load(cls, source: str | os.PathLike[str], *, tracking_uri: str | None = None) -> Scorer:
-        """Load from a bundle directory or ``models:/NAME@alias`` / ``models:/NAME/version``."""
+        """Load from a bundle directory or ``models:/NAME@alias`` / ``models:/NAME/version``.
+
+        A registered model is downloaded to a temporary directory that is removed when the
+        ``Scorer`` is garbage-collected (batch scoring reads the bundle's manifest again).
+
+        Parameters
+        ----------
+        source
+            A bundle directory written by :func:`cxml.bundle.save_bundle`, or an MLflow model URI
+            starting with ``"models:/"`` whose artifacts contain a cxml bundle (a directory with
+            ``MANIFEST.sha256``), e.g. the model logged by :func:`cxml.tracking.train`.
+        tracking_uri
+            MLflow tracking/registry URI used only for ``models:/`` sources; default ``None``
+            means ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` in the working directory.
+
+        Returns
+        -------
+        Scorer
+            Serving the verified, loaded bundle.
+
+        Raises
+        ------
+        BundleError
+            When the registered model cannot be downloaded or holds no cxml bundle, or when the
+            bundle is missing, fails verification (see :func:`cxml.bundle.load_bundle`) or has a
+            newer format than this cxml reads.
+        """
         text = os.fspath(source)
         if text.startswith(MODELS_URI_PREFIX):
             download = Path(tempfile.mkdtemp(prefix="cxml-registered-"))
@@ -83,31 +110,168 @@ class Scorer:
         exclude_seen: bool = True,
         items: Sequence[Any] | None = None,
     ) -> pd.DataFrame:
-        """Top-``k`` items per customer: DataFrame[customer_id, item_id, score, rank]."""
-        if isinstance(customers, str) or not isinstance(customers, Sequence | pd.Series | pd.Index):
+        """Top-``k`` items per customer: DataFrame[customer_id, item_id, score, rank].
+
+        Customers unknown to the recommender get the popularity ranking.
+
+        Parameters
+        ----------
+        customers
+            External customer ids: a list/tuple, numpy array, pandas Series or Index (duplicates are served
+            once, in first-appearance order). Any other value, including a single ``str``, is
+            taken as one customer id.
+        k
+            Items per customer (fewer when fewer candidates remain); an integer >= 1.
+        exclude_seen
+            Leave out items the customer bought in the recommender's training data.
+        items
+            Restrict candidates to these external item ids (ids the model does not know are
+            ignored); default ``None`` means every item.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``customer_id, item_id`` (str), ``score`` (float64) and ``rank`` (int64,
+            1..k per customer); customers in the order given.
+
+        Raises
+        ------
+        MissingModelError
+            When the bundle has no recommender.
+        SchemaError
+            When ``k`` is not an integer >= 1 or the ids are missing (NaN).
+        """
+        if isinstance(customers, str) or not isinstance(customers, Sequence | pd.Series | pd.Index | np.ndarray):
             customers = [customers]
         return self._need("recommender").recommend(customers, k=k, exclude_seen=exclude_seen, items=items)
 
     def similar_items(self, items: Sequence[Any] | Any, k: int = 10) -> pd.DataFrame:
-        """Items most similar to each of ``items``: DataFrame[item_id, similar_item_id, score, rank]."""
-        if isinstance(items, str) or not isinstance(items, Sequence | pd.Series | pd.Index):
+        """Items most similar to each of ``items``: DataFrame[item_id, similar_item_id, score, rank].
+
+        An item is never its own neighbour; items unknown to the model get the popularity ranking.
+
+        Parameters
+        ----------
+        items
+            External item ids: a list/tuple, numpy array, pandas Series or Index (duplicates are served once).
+            Any other value, including a single ``str``, is taken as one item id.
+        k
+            Similar items per item; an integer >= 1.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``item_id, similar_item_id`` (str), ``score`` (float64) and ``rank`` (int64,
+            1..k per item); items in the order given.
+
+        Raises
+        ------
+        MissingModelError
+            When the bundle has no recommender.
+        SchemaError
+            When ``k`` is not an integer >= 1 or the ids are missing (NaN).
+        """
+        if isinstance(items, str) or not isinstance(items, Sequence | pd.Series | pd.Index | np.ndarray):
             items = [items]
         return self._need("recommender").similar_items(items, k=k)
 
     def churn_risk(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
-        """DataFrame[customer_id, churn_probability] for customers existing at ``as_of``."""
+        """DataFrame[customer_id, churn_probability] for customers existing at ``as_of``.
+
+        Parameters
+        ----------
+        events
+            Canonical events table (:func:`cxml.load_events`); only events before ``as_of`` are used.
+        as_of
+            Date-like scoring time; a customer exists when it has a purchase before it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per existing customer: ``customer_id`` (str) and ``churn_probability``
+            (calibrated probability of no purchase in ``[as_of, as_of + horizon)`` of the churn model).
+
+        Raises
+        ------
+        MissingModelError
+            When the bundle has no churn model.
+        """
         return self._need("churn").predict(events, as_of=as_of)
 
     def cltv(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
-        """DataFrame[customer_id, expected_value] for customers existing at ``as_of``."""
+        """DataFrame[customer_id, expected_value] for customers existing at ``as_of``.
+
+        Parameters
+        ----------
+        events
+            Canonical events table (:func:`cxml.load_events`); only events before ``as_of`` are used.
+        as_of
+            Date-like scoring time; a customer exists when it has a purchase before it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per existing customer: ``customer_id`` (str) and ``expected_value`` (float,
+            >= 0; predicted net spend in ``[as_of, as_of + horizon)`` of the CLTV model).
+
+        Raises
+        ------
+        MissingModelError
+            When the bundle has no CLTV model.
+        """
         return self._need("cltv").predict(events, as_of=as_of)
 
     def explain(self, customer: Any, events: pd.DataFrame, as_of: Any, *, top_n: int = 10) -> pd.DataFrame:
-        """The churn model's top feature contributions (log-odds) for one customer."""
+        """The churn model's top feature contributions (log-odds) for one customer.
+
+        See :meth:`cxml.churn.ChurnModel.explain` for how the contributions add up.
+
+        Parameters
+        ----------
+        customer
+            One external customer id; it must have a purchase before ``as_of``.
+        events
+            Canonical events table (:func:`cxml.load_events`); only events before ``as_of`` are used.
+        as_of
+            Date-like time at which to explain the prediction.
+        top_n
+            Keep the ``top_n`` feature rows with the largest ``|contribution|`` (a positive
+            integer); the ``"__bias__"`` row (and ``"__bgnbd_prior__"`` when the model uses that
+            prior) is always added last.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``customer_id, feature`` (str), ``value`` (the feature's value) and
+            ``contribution`` (log-odds of the uncalibrated booster), sorted by ``|contribution|``.
+
+        Raises
+        ------
+        MissingModelError
+            When the bundle has no churn model.
+        UnknownIdError
+            When ``customer`` has no purchase before ``as_of``.
+        SchemaError
+            When ``top_n`` is not a positive integer.
+        """
         return self._need("churn").explain(events, as_of=as_of, customers=[customer], top_n=top_n)
 
     def segments(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
-        """RFM scores and named segments (needs no fitted model)."""
+        """RFM scores and named segments (needs no fitted model).
+
+        Parameters
+        ----------
+        events
+            Canonical events table (:func:`cxml.load_events`); only events before ``as_of`` are used.
+        as_of
+            Date-like time; segments cover the customers with a purchase before it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            As :func:`cxml.segment.rfm_segments`: indexed by ``customer_id`` with ``recency_days``,
+            ``frequency``, ``monetary``, ``r``, ``f``, ``m`` (1..5), ``rfm`` and ``segment``.
+        """
         from cxml.segment import rfm_segments
 
         return rfm_segments(events, as_of=as_of)
@@ -132,6 +296,45 @@ class Scorer:
         call after a crash finishes the job without duplicated or missing customers. Returns the
         run summary (customers, chunks, cold-start count, ignored future events).
         See :func:`cxml.batch.score_events`.
+
+        Parameters
+        ----------
+        events
+            Canonical events DataFrame, or a path read with :func:`cxml.load_events` (canonical
+            column names). Events at or after ``as_of`` are ignored with a :class:`cxml.DataWarning`.
+        as_of
+            Date-like scoring time; every customer with a purchase before it is scored.
+        out
+            Directory of the parquet dataset (``part-NNNNN.parquet`` files, ``_journal.json``,
+            ``_SUCCESS.json``); created if absent, read back with ``pd.read_parquet(out)``.
+        k
+            Recommended items per customer (integer >= 1).
+        chunk_size
+            Customers per chunk and parquet file (integer >= 1).
+        overwrite
+            Replace an existing cxml scores dataset written from different inputs. Without it such
+            a dataset raises :class:`cxml.OutputExistsError`; a dataset from the same inputs is
+            resumed either way, and a directory without ``_journal.json`` is never replaced.
+        progress
+            Show a ``tqdm`` progress bar over the chunks still to score.
+
+        Returns
+        -------
+        dict
+            The run summary: ``customers``, ``chunks``, ``models``, ``cold_start_customers``,
+            ``ignored_future_events``, ``as_of``, ``k`` and ``out`` (see
+            :func:`cxml.batch.score_events`).
+
+        Raises
+        ------
+        SchemaError
+            When ``k`` or ``chunk_size`` is not a positive integer, ``as_of`` is not a date, or the
+            events fail validation.
+        SourceError
+            When ``events`` is a path that does not exist or is not csv/parquet.
+        OutputExistsError
+            When ``out`` exists and is not a cxml scores dataset, or holds scores from different
+            inputs and ``overwrite`` is false.
         """
         from cxml.batch import score_events
 

@@ -57,11 +57,25 @@ CX_COLUMNS = (
 def rfm_segments(events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
     """RFM values, quintile scores and segment of every customer existing at ``as_of``.
 
+    Parameters
+    ----------
+    events
+        Canonical events table (:func:`cxml.load_events`).
+    as_of
+        Date-like; only events before it are used, and a customer exists when it has a purchase
+        row before it.
+
     Returns
     -------
     pandas.DataFrame
         Indexed by ``customer_id``: ``recency_days``, ``frequency``, ``monetary``, ``r``, ``f``,
         ``m`` (int8, 1..5), ``rfm`` (e.g. ``"545"``) and ``segment`` (categorical, :data:`SEGMENTS`).
+        Empty when no customer exists. ``attrs["cxml_as_of"]`` records ``as_of`` (ISO string).
+
+    Raises
+    ------
+    SchemaError
+        When ``events`` is not a canonical events table or ``as_of`` is not a date.
 
     Examples
     --------
@@ -95,6 +109,19 @@ def rfm_segments(events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
 def name_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Segment name of each (r, f, m) score triple by the rules in the module docstring.
 
+    Parameters
+    ----------
+    r, f, m
+        Recency, frequency and monetary scores (1..5, e.g. the ``r``, ``f``, ``m`` columns of
+        :func:`rfm_segments`); array-likes of the same (or broadcastable) shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Unicode strings from :data:`SEGMENTS`, in the broadcast shape of the inputs.
+
+    Examples
+    --------
     >>> name_segments(np.array([5, 2]), np.array([5, 1]), np.array([4, 1])).tolist()
     ['champions', 'hibernating']
     """
@@ -181,6 +208,12 @@ def cx_summary(
     pandas.DataFrame
         Columns :data:`CX_COLUMNS`; indexed by the group and/or period (a single ``"all"`` row when
         neither is given). NPS and CSAT are percentages.
+
+    Raises
+    ------
+    SchemaError
+        When ``events`` is not a canonical events table, ``as_of`` is not a date, ``by`` is neither
+        a column of ``events`` nor a Series, or ``freq`` is not a period frequency.
 
     Examples
     --------

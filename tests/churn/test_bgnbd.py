@@ -266,3 +266,13 @@ def test_set_fitted_params_replaces_an_earlier_fit(cdnow_events: pd.DataFrame) -
     bg = BGNBDModel().fit(cdnow_events, as_of=AS_OF).set_fitted_params(**PUBLISHED)
     assert bg.params_ == PUBLISHED
     assert not hasattr(bg, "log_likelihood_") and not hasattr(bg, "summary_")
+
+
+def test_scalar_inputs_give_0d_arrays_matching_the_vector_answer() -> None:
+    m = BGNBDModel().set_fitted_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    vector = m.log_likelihood([2, 0], [30.4, 0.0], [38.9, 38.9])
+    scalar = m.log_likelihood(2, 30.4, 38.9)
+    assert np.shape(scalar) == () and float(scalar) == pytest.approx(vector[0])
+    assert isinstance(m.expected_purchases(39, 2, 30.4, 38.9), np.ndarray)
+    assert float(m.expected_purchases(39, 2, 30.4, 38.9)) == pytest.approx(
+        m.expected_purchases(39, [2, 0], [30.4, 0.0], [38.9, 38.9])[0])

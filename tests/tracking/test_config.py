@@ -73,3 +73,25 @@ def test_missing_or_broken_file(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text("[events\npath=")
     with pytest.raises(cxml.ConfigError, match="not valid TOML"):
         load_config(tmp_path / "bad.toml")
+
+
+def test_override_events_path_is_relative_to_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "cxml.toml").write_text(TOML)
+    cfg = load_config(tmp_path / "cxml.toml", events_path="mine.csv")
+    assert cfg.events_path == Path("mine.csv")  # a CLI flag means "from here", not "next to the config"
+
+
+def test_overrides_are_type_checked_and_apply_to_a_train_config(tmp_path: Path) -> None:
+    from cxml.tracking import apply_overrides
+
+    (tmp_path / "cxml.toml").write_text(TOML)
+    with pytest.raises(cxml.ConfigError, match=r"override random_state='3' must be int"):
+        load_config(tmp_path / "cxml.toml", random_state="3")
+    with pytest.raises(cxml.ConfigError, match=r"unknown override\(s\) \['horizon'\]"):
+        load_config(tmp_path / "cxml.toml", horizon="30D")
+    cfg = load_config(tmp_path / "cxml.toml")
+    new = apply_overrides(cfg, as_of="2025-02-01", bundle_dir=tmp_path / "b", events_path="e2.csv", register=None)
+    assert new.as_of == "2025-02-01" and new.bundle_dir == tmp_path / "b" and new.events_path == Path("e2.csv")
+    assert cfg.as_of == "2024-10-01"  # the original is not modified
+    with pytest.raises(cxml.ConfigError, match="must be str"):
+        apply_overrides(cfg, experiment=5)

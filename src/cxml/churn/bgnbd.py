@@ -169,7 +169,40 @@ class BGNBDModel(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def fit(self, events: pd.DataFrame, as_of: Any) -> BGNBDModel:
-        """Fit on the summary of the purchases before ``as_of``."""
+        """Fit on the summary of the purchases before ``as_of``.
+
+        Parameters
+        ----------
+        events
+            Canonical events table (:func:`cxml.load_events`); only its purchase rows count.
+        as_of
+            Date-like cutoff; only events with ``timestamp < as_of`` are used. The
+            :func:`~cxml.churn.rfm_summary` (frequency, recency, T) is computed at this date in
+            ``time_unit``.
+
+        Returns
+        -------
+        BGNBDModel
+            ``self``, with ``params_``, ``log_likelihood_``, ``converged_``, ``n_iter_``,
+            ``gradient_norm_``, ``n_customers_`` and ``summary_`` set.
+
+        Raises
+        ------
+        SchemaError
+            When ``events`` is not a canonical events table, ``as_of`` is not a date or
+            ``time_unit`` is not a positive fixed duration.
+        ValueError
+            When ``penalizer``, ``tol`` or ``max_iter`` is out of range.
+        InsufficientDataError
+            When fewer than 2 customers exist at ``as_of`` or none has a repeat purchase.
+        ConvergenceError
+            When the fit does not converge and ``strict=True``.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the fit does not converge and ``strict=False`` (the parameters are still set).
+        """
         validate_events(events)
         return self.fit_summary(rfm_summary(events, as_of, time_unit=self.time_unit, monetary=False))
 
@@ -219,7 +252,30 @@ class BGNBDModel(BaseEstimator):
     def set_fitted_params(self, *, r: float, alpha: float, a: float, b: float) -> BGNBDModel:
         """Use known parameters (e.g. published ones) instead of fitting; returns ``self``.
 
-        Attributes of an earlier fit (log-likelihood, convergence, summary) are removed."""
+        Attributes of an earlier fit (log-likelihood, convergence, summary) are removed.
+
+        Parameters
+        ----------
+        r
+            Shape of the Gamma distribution of the purchase rate λ across customers.
+        alpha
+            Rate of that Gamma distribution, in the model's ``time_unit`` (λ counts purchases per
+            ``time_unit``): parameters published in weeks, such as CDNOW's, need ``time_unit="W"``.
+        a
+            First shape parameter of the Beta distribution of the dropout probability p.
+        b
+            Second shape parameter of that Beta distribution.
+
+        Returns
+        -------
+        BGNBDModel
+            ``self``, with ``params_`` set to these values (as floats) and no other fitted attribute.
+
+        Raises
+        ------
+        ValueError
+            When a parameter is not a positive finite number.
+        """
         for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
             delattr(self, name)
         values = {"r": r, "alpha": alpha, "a": a, "b": b}
@@ -250,6 +306,33 @@ class BGNBDModel(BaseEstimator):
 
         Returns one row per customer existing at ``as_of``:
         ``DataFrame[customer_id, expected_purchases, p_alive, p_no_purchase]``.
+
+        Parameters
+        ----------
+        events
+            Canonical events table (:func:`cxml.load_events`); only purchase rows before ``as_of``
+            are used, summarised with :func:`~cxml.churn.rfm_summary` in the model's ``time_unit``.
+        as_of
+            Date-like prediction date; the customer's observation period ends the day before it.
+        horizon
+            Duration of the prediction window (e.g. ``"90D"``, a :class:`pandas.Timedelta`); it is
+            converted to the model's ``time_unit`` before it is passed on as ``t``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str):
+            ``expected_purchases`` (:meth:`expected_purchases`), ``p_alive`` (:meth:`p_alive`: the
+            probability that the customer has not dropped out by ``as_of``) and ``p_no_purchase``
+            (:meth:`p_no_purchase`: the probability of no purchase in the window), all float64.
+
+        Raises
+        ------
+        NotFittedError
+            When the model has neither been fitted nor given parameters.
+        SchemaError
+            When ``events`` is not a canonical events table, ``as_of`` is not a date or ``horizon``
+            is not a positive duration.
         """
         self._params()
         validate_events(events)
@@ -266,10 +349,38 @@ class BGNBDModel(BaseEstimator):
         ).astype({Columns.CUSTOMER: "str"})
 
     def log_likelihood(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
-        """Per-customer log-likelihood at the fitted parameters."""
+        """Per-customer log-likelihood at the fitted parameters.
+
+        The three inputs (scalars or arrays) are broadcast together; the result has their shape.
+
+        Parameters
+        ----------
+        frequency
+            Repeat purchase counts x (integers >= 0, as in :func:`~cxml.churn.rfm_summary`).
+        recency
+            Time t_x from the first to the last purchase, in the model's ``time_unit`` (weeks with
+            the default ``"W"``).
+        T
+            Time from the first purchase to the end of the observation period (in
+            :func:`~cxml.churn.rfm_summary`, the day before ``as_of``), in the model's ``time_unit``
+            (weeks with the default ``"W"``); ``recency <= T``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 log-likelihood of each customer's (x, t_x, T), without the penalty.
+
+        Raises
+        ------
+        NotFittedError
+            When the model has neither been fitted nor given parameters.
+        ValueError
+            When a value is negative or not finite, ``frequency`` is not an integer, or
+            ``recency > T``.
+        """
         x, tx, TT = _as_arrays(frequency, recency, T)
-        ll, _ = _bgnbd_loglik(np.array(self._params()), x, tx, TT)
-        return ll
+        ll, _ = _bgnbd_loglik(np.array(self._params()), x.ravel(), tx.ravel(), TT.ravel())
+        return np.asarray(ll).reshape(x.shape)
 
     def _log_alive_odds(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
         """log P(dead at T) − log P(alive at T); −inf for customers without repeat purchases."""
@@ -280,15 +391,78 @@ class BGNBDModel(BaseEstimator):
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> np.ndarray:
         """P(alive at T | x, t_x, T) (Fader, Hardie & Lee 2008 note "Computing P(alive) using the
-        BG/NBD model"); 1 for customers with no repeat purchase."""
+        BG/NBD model"); 1 for customers with no repeat purchase.
+
+        "Alive" means the customer has not dropped out by the end of the observation period T (in
+        :meth:`predict`, the day before ``as_of``); it says nothing about buying again soon, for
+        which see :meth:`p_no_purchase`.
+
+        Parameters
+        ----------
+        frequency
+            Repeat purchase counts x (integers >= 0, as in :func:`~cxml.churn.rfm_summary`).
+        recency
+            Time t_x from the first to the last purchase, in the model's ``time_unit`` (weeks with
+            the default ``"W"``).
+        T
+            Time from the first purchase to the end of the observation period (in
+            :func:`~cxml.churn.rfm_summary`, the day before ``as_of``), in the model's ``time_unit``
+            (weeks with the default ``"W"``); ``recency <= T``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 probabilities in [0, 1], of the broadcast shape of the inputs (0-d for scalars).
+
+        Raises
+        ------
+        NotFittedError
+            When the model has neither been fitted nor given parameters.
+        ValueError
+            When a value is negative or not finite, ``frequency`` is not an integer, or
+            ``recency > T``.
+        """
         x, tx, TT = _as_arrays(frequency, recency, T)
         return np.asarray(expit(-self._log_alive_odds(x, tx, TT)))
 
     def expected_purchases(self, t: Any, frequency: Any, recency: Any, T: Any) -> np.ndarray:
-        """E[purchases in (T, T + t] | x, t_x, T] (FHL 2005, eq. 10)."""
+        """E[purchases in (T, T + t] | x, t_x, T] (FHL 2005, eq. 10).
+
+        Purchases are counted as the model counts them: purchase days, like ``frequency``.
+
+        Parameters
+        ----------
+        t
+            Length of the forecast window after T, in the model's ``time_unit`` (weeks with the
+            default ``"W"``: ``t=13`` is 13 weeks; ``pandas.Timedelta("90D") / pandas.Timedelta(weeks=1)``
+            converts a duration). A number or array >= 0, broadcast against the customer arrays.
+        frequency
+            Repeat purchase counts x (integers >= 0, as in :func:`~cxml.churn.rfm_summary`).
+        recency
+            Time t_x from the first to the last purchase, in the model's ``time_unit`` (weeks with
+            the default ``"W"``).
+        T
+            Time from the first purchase to the end of the observation period (in
+            :func:`~cxml.churn.rfm_summary`, the day before ``as_of``), in the model's ``time_unit``
+            (weeks with the default ``"W"``); ``recency <= T``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 expected counts >= 0, of the broadcast shape of ``t`` and the customer arrays
+            (a numpy float for scalar inputs).
+
+        Raises
+        ------
+        NotFittedError
+            When the model has neither been fitted nor given parameters.
+        ValueError
+            When ``t`` or a customer value is negative or not finite, ``frequency`` is not an
+            integer, or ``recency > T``.
+        """
         x, tx, TT = _as_arrays(frequency, recency, T)
         tt = _as_time(t)
-        return self._expected_if_alive(tt, x, TT) * self.p_alive(x, tx, TT)
+        return np.asarray(self._expected_if_alive(tt, x, TT) * self.p_alive(x, tx, TT))
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
         """Unconditional E[X(t)] for a customer observed from time 0 (FHL 2005, eq. 9)."""
@@ -323,6 +497,39 @@ class BGNBDModel(BaseEstimator):
         no purchase in the next t exactly when the Poisson clock does not tick: E[exp(-λt)] under
         the alive-customer posterior λ ~ Gamma(r + x, alpha + T). Hence
         ``P = 1 - P(alive) * (1 - ((alpha + T) / (alpha + T + t)) ** (r + x))``.
+
+        It is the probability that the customer makes no purchase at all in the next ``t``, either
+        because they have dropped out or because an alive customer happens not to buy: the
+        model's churn probability for a window of length ``t``.
+
+        Parameters
+        ----------
+        t
+            Length of the window after T, in the model's ``time_unit`` (weeks with the default
+            ``"W"``); a number or array >= 0, broadcast against the customer arrays.
+        frequency
+            Repeat purchase counts x (integers >= 0, as in :func:`~cxml.churn.rfm_summary`).
+        recency
+            Time t_x from the first to the last purchase, in the model's ``time_unit`` (weeks with
+            the default ``"W"``).
+        T
+            Time from the first purchase to the end of the observation period (in
+            :func:`~cxml.churn.rfm_summary`, the day before ``as_of``), in the model's ``time_unit``
+            (weeks with the default ``"W"``); ``recency <= T``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 probabilities in [0, 1], of the broadcast shape of ``t`` and the customer
+            arrays (0-d for scalars).
+
+        Raises
+        ------
+        NotFittedError
+            When the model has neither been fitted nor given parameters.
+        ValueError
+            When ``t`` or a customer value is negative or not finite, ``frequency`` is not an
+            integer, or ``recency > T``.
         """
         x, tx, TT = _as_arrays(frequency, recency, T)
         tt = _as_time(t)

@@ -203,6 +203,28 @@ class ChurnModel(SnapshotModel):
         """``DataFrame[customer_id, churn_probability]`` for every customer existing at ``as_of``.
 
         Only events before ``as_of`` are used.
+
+        Parameters
+        ----------
+        events
+            Canonical events table (:func:`cxml.load_events`).
+        as_of
+            Date-like prediction date; the features (and the BG/NBD and Gamma-Gamma features, with
+            the parameters fitted in ``fit``) are computed from the events before it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str);
+            ``churn_probability`` (float64 in [0, 1]) is the calibrated probability of no purchase
+            in ``[as_of, as_of + horizon)``.
+
+        Raises
+        ------
+        NotFittedError
+            When the model is not fitted.
+        SchemaError
+            When ``events`` is not a canonical events table or ``as_of`` is not a date.
         """
         X = self.features(events, as_of)
         proba = apply_calibrator(self.calibrator_, self._raw(X))
@@ -230,6 +252,36 @@ class ChurnModel(SnapshotModel):
         Returns ``DataFrame[customer_id, feature, value, contribution]``; customers in the order
         given (default: all existing customers, sorted). Unknown or non-existing customers raise
         :class:`cxml.UnknownIdError`.
+
+        Parameters
+        ----------
+        events
+            Canonical events table (:func:`cxml.load_events`).
+        as_of
+            Date-like prediction date; as in :meth:`predict`, only events before it are used.
+        customers
+            Customer ids to explain (compared as strings), in the order wanted; ``None`` (default)
+            explains every customer with a purchase before ``as_of``.
+        top_n
+            Keep only the ``top_n`` largest feature rows by ``|contribution|`` per customer (a
+            positive integer); ``None`` (default) keeps every feature.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Long format, one row per (customer, feature): ``customer_id`` (str), ``feature`` (str,
+            including ``"__bias__"`` and, with the prior, ``"__bgnbd_prior__"``), ``value`` (the
+            feature's value, float) and ``contribution`` (float, log-odds).
+
+        Raises
+        ------
+        NotFittedError
+            When the model is not fitted.
+        SchemaError
+            When ``events`` is not a canonical events table, ``as_of`` is not a date, or ``top_n``
+            is not a positive integer or None.
+        UnknownIdError
+            When a customer in ``customers`` has no purchase before ``as_of``.
         """
         X = self.features(events, as_of)
         if customers is not None:

@@ -159,6 +159,28 @@ class CLTVModel(SnapshotModel):
         """``DataFrame[customer_id, expected_value]`` (>= 0) for every customer existing at ``as_of``.
 
         Only events before ``as_of`` are used.
+
+        Parameters
+        ----------
+        events
+            Canonical events table (:func:`cxml.load_events`).
+        as_of
+            Date-like prediction date; the features (and the BG/NBD and Gamma-Gamma features, with
+            the parameters fitted in ``fit``) are computed from the events before it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str);
+            ``expected_value`` (float64, ``exp`` of the booster's raw score) is the expected net
+            spend in ``[as_of, as_of + horizon)``, in the currency of ``amount``.
+
+        Raises
+        ------
+        NotFittedError
+            When the model is not fitted.
+        SchemaError
+            When ``events`` is not a canonical events table or ``as_of`` is not a date.
         """
         X = self.features(events, as_of)
         value = np.exp(self._raw(X))

@@ -189,7 +189,28 @@ def evaluate_churn(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any 
         ``model`` and ``baselines[name]`` metric dicts (:func:`cxml.churn.metrics.churn_metrics`
         keys), ``best_baseline`` (highest ROC-AUC), ``model_beats_baselines``, sizes, and with
         ``slices`` a ``slices`` DataFrame (one row per slice with its size, the model's metrics and
-        each baseline's ROC-AUC).
+        each baseline's ROC-AUC). In full: ``as_of`` (ISO str), ``horizon`` (str),
+        ``n_customers`` (int), ``churn_rate`` (float), ``model`` (dict), ``baselines`` (dict of
+        dicts; a BG/NBD baseline that could not be fitted is left out), ``best_baseline`` (str or
+        None), ``model_beats_baselines`` (bool: the model's ROC-AUC is above the best baseline's)
+        and, only with ``slices``, ``slices`` (DataFrame with columns ``slice, size``, the
+        churn-metric keys and ``<baseline>_roc_auc``; last row ``slice="__all__"``).
+
+    Raises
+    ------
+    NotFittedError
+        When ``model`` has no fitted booster.
+    SchemaError
+        When ``events`` is not a canonical events table, ``as_of`` is not a date, the model's
+        ``horizon`` is not a duration, or ``slices`` is neither an events column nor a Series.
+    InsufficientDataError
+        When the events do not reach ``as_of + horizon`` (the outcome window is not observed).
+
+    Warns
+    -----
+    DataWarning
+        When the model was fitted as of a date after ``as_of`` (optimistic scores), or the BG/NBD
+        baselines cannot be fitted.
     """
     ts, h = _check_inputs(model, events, as_of)
     risk = model.predict(events, ts).set_index(Columns.CUSTOMER)[Columns.CHURN_PROBABILITY]
@@ -232,6 +253,45 @@ def evaluate_cltv(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any =
     Same arguments as :func:`evaluate_churn`. Returns ``model`` and ``baselines[name]`` dicts of
     :func:`cxml.churn.metrics.cltv_metrics`, ``model_beats_baselines`` (Spearman and normalized Gini
     both >= BG/NBD × Gamma-Gamma), sizes and optionally the ``slices`` table.
+
+    Parameters
+    ----------
+    model
+        A fitted ``CLTVModel`` (its ``horizon`` defines the outcome window).
+    events
+        Events covering at least ``as_of + horizon`` (else :class:`cxml.InsufficientDataError`).
+    as_of
+        Evaluation date; the model and the baselines see only events before it.
+    slices
+        Optional fairness breakdown: an events column (each customer gets its most frequent value
+        before ``as_of``) or a Series ``customer_id -> label``.
+
+    Returns
+    -------
+    dict
+        ``as_of`` (ISO str), ``horizon`` (str), ``n_customers`` (int), ``mean_actual_value``
+        (float), ``model`` (dict of :func:`cxml.churn.metrics.cltv_metrics`), ``baselines``
+        (``bgnbd_gamma_gamma`` and ``recent_spend`` metric dicts; a baseline with NaN forecasts is
+        left out), ``model_beats_baselines`` (bool; False without the BG/NBD × Gamma-Gamma
+        baseline) and, only with ``slices``, ``slices`` (DataFrame with columns ``slice, size``, the
+        CLTV-metric keys and, when that baseline exists, ``bgnbd_gamma_gamma_spearman``; last row
+        ``slice="__all__"``).
+
+    Raises
+    ------
+    NotFittedError
+        When ``model`` has no fitted booster.
+    SchemaError
+        When ``events`` is not a canonical events table, ``as_of`` is not a date, the model's
+        ``horizon`` is not a duration, or ``slices`` is neither an events column nor a Series.
+    InsufficientDataError
+        When the events do not reach ``as_of + horizon`` (the outcome window is not observed).
+
+    Warns
+    -----
+    DataWarning
+        When the model was fitted as of a date after ``as_of`` (optimistic scores), or the
+        BG/NBD × Gamma-Gamma baseline cannot be fitted.
     """
     ts, h = _check_inputs(model, events, as_of)
     pred = model.predict(events, ts).set_index(Columns.CUSTOMER)[Columns.EXPECTED_VALUE]

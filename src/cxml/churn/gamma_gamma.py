@@ -105,7 +105,41 @@ class GammaGammaModel(BaseEstimator):
         self.random_state = random_state
 
     def fit(self, events: pd.DataFrame, as_of: Any) -> GammaGammaModel:
-        """Fit on the repeat buyers existing at ``as_of`` (customers with ``frequency > 0``)."""
+        """Fit on the repeat buyers existing at ``as_of`` (customers with ``frequency > 0``).
+
+        Parameters
+        ----------
+        events
+            Canonical events table (:func:`cxml.load_events`); the spend comes from the ``amount``
+            of its purchase rows (see :func:`~cxml.churn.rfm_summary` for ``monetary_value``).
+        as_of
+            Date-like cutoff; only events with ``timestamp < as_of`` are used.
+
+        Returns
+        -------
+        GammaGammaModel
+            ``self``, with ``params_``, ``log_likelihood_``, ``converged_``, ``n_iter_``,
+            ``gradient_norm_`` and ``n_customers_`` set.
+
+        Raises
+        ------
+        SchemaError
+            When ``events`` is not a canonical events table, ``as_of`` is not a date or
+            ``time_unit`` is not a positive fixed duration.
+        ValueError
+            When ``penalizer`` is negative or not finite.
+        InsufficientDataError
+            When fewer than 2 repeat buyers with a positive ``monetary_value`` exist at ``as_of``.
+        ConvergenceError
+            When the fit does not converge and ``strict=True``.
+
+        Warns
+        -----
+        DataWarning
+            When repeat buyers with a missing or non-positive ``monetary_value`` are left out.
+        ConvergenceWarning
+            When the fit does not converge and ``strict=False`` (the parameters are still set).
+        """
         validate_events(events)
         return self.fit_summary(rfm_summary(events, as_of, time_unit=self.time_unit))
 
@@ -165,7 +199,29 @@ class GammaGammaModel(BaseEstimator):
     def set_fitted_params(self, *, p: float, q: float, v: float) -> GammaGammaModel:
         """Use known parameters (e.g. published ones) instead of fitting; returns ``self``.
 
-        Attributes of an earlier fit (log-likelihood, convergence, summary) are removed."""
+        Attributes of an earlier fit (log-likelihood, convergence, summary) are removed.
+
+        Parameters
+        ----------
+        p
+            Shape of the Gamma distribution of each transaction's value, Gamma(p, ν).
+        q
+            Shape of the Gamma distribution of ν across customers; the mean spend is finite only
+            for ``q > 1`` (:meth:`conditional_expected_average_profit` needs it).
+        v
+            Rate of that Gamma distribution of ν, in the currency of ``amount``: the population
+            mean spend per transaction is ``p * v / (q - 1)``.
+
+        Returns
+        -------
+        GammaGammaModel
+            ``self``, with ``params_`` set to these values (as floats) and no other fitted attribute.
+
+        Raises
+        ------
+        ValueError
+            When a parameter is not a positive finite number.
+        """
         for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
             delattr(self, name)
         values = {"p": p, "q": q, "v": v}
@@ -185,6 +241,26 @@ class GammaGammaModel(BaseEstimator):
 
         A weighted average of the population mean p v / (q - 1) and the customer's own mean m_x;
         customers with ``frequency == 0`` (or an unknown m_x) get the population mean. Needs q > 1.
+
+        Parameters
+        ----------
+        frequency
+            Repeat purchase counts x (numbers >= 0, as in :func:`~cxml.churn.rfm_summary`).
+        monetary_value
+            Mean spend m_x per repeat purchase day, in the currency of ``amount``; NaN (unknown, or
+            no repeat purchase) is allowed. Broadcast against ``frequency``.
+
+        Returns
+        -------
+        numpy.ndarray
+            float64 expected spend per future transaction, of the broadcast shape of the inputs.
+
+        Raises
+        ------
+        NotFittedError
+            When the model has neither been fitted nor given parameters.
+        ValueError
+            When ``q <= 1``, or ``frequency`` has negative or non-finite values.
         """
         p, q, v = self._params()
         if q <= 1:
@@ -202,6 +278,30 @@ class GammaGammaModel(BaseEstimator):
         """Expected spend per future transaction of every customer existing at ``as_of``.
 
         Returns ``DataFrame[customer_id, expected_average_value]``.
+
+        Parameters
+        ----------
+        events
+            Canonical events table (:func:`cxml.load_events`).
+        as_of
+            Date-like prediction date; only events with ``timestamp < as_of`` are used.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str);
+            ``expected_average_value`` (float64, currency of ``amount``) is
+            :meth:`conditional_expected_average_profit` of the customer's frequency and
+            monetary value (the population mean for one-time buyers).
+
+        Raises
+        ------
+        NotFittedError
+            When the model has neither been fitted nor given parameters.
+        SchemaError
+            When ``events`` is not a canonical events table or ``as_of`` is not a date.
+        ValueError
+            When ``q <= 1`` (infinite mean spend).
         """
         self._params()
         validate_events(events)
@@ -228,6 +328,41 @@ class GammaGammaModel(BaseEstimator):
         ``(1 + discount_rate) ** k`` (rate per period, cash flows at the end of each step).
 
         Returns ``DataFrame[customer_id, expected_value]`` for every customer existing at ``as_of``.
+
+        Parameters
+        ----------
+        bgnbd
+            A fitted (or :meth:`~cxml.churn.BGNBDModel.set_fitted_params`) BG/NBD model; its
+            ``time_unit`` is used for the summary and the horizon, so its parameters must be in it.
+        events
+            Canonical events table (:func:`cxml.load_events`).
+        as_of
+            Date-like prediction date; only events with ``timestamp < as_of`` are used.
+        horizon
+            Duration of the value window (e.g. ``"365D"``, a :class:`pandas.Timedelta`).
+        discount_rate
+            Discount rate per ``discount_period`` (``0.01`` = 1 % per period), >= 0; ``0`` (the
+            default) means no discounting.
+        discount_period
+            Duration of one discounting step (default ``"30D"``); only used when
+            ``discount_rate > 0``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str);
+            ``expected_value`` (float64) is the expected spend in the window, in the currency of
+            ``amount``.
+
+        Raises
+        ------
+        NotFittedError
+            When this model or ``bgnbd`` has neither been fitted nor given parameters.
+        SchemaError
+            When ``events`` is not a canonical events table, ``as_of`` is not a date, or
+            ``horizon`` or ``discount_period`` is not a positive duration.
+        ValueError
+            When ``discount_rate`` is negative or not finite, or ``q <= 1``.
         """
         self._params()
         validate_events(events)

@@ -172,7 +172,28 @@ def calibration_table(y: Any, p: Any, n_bins: int = 10) -> pd.DataFrame:
 
 
 def churn_metrics(y: Any, p: Any) -> dict[str, float]:
-    """Every churn metric of PROTOCOL.md for probabilities ``p``: a flat dict of floats."""
+    """Every churn metric of PROTOCOL.md for probabilities ``p``: a flat dict of floats.
+
+    Parameters
+    ----------
+    y
+        Observed outcome per customer, array-like of 0/1 (1 = churned).
+    p
+        Predicted churn probability per customer, array-like of floats in [0, 1], same length.
+
+    Returns
+    -------
+    dict
+        ``roc_auc``, ``pr_auc``, ``brier``, ``log_loss``, ``lift_at_10``, ``capture_rate_at_10``
+        (top 10 % by ``p``), ``base_rate`` (share of churners) and ``n`` (as a float). ROC-AUC is
+        NaN with a single class; PR-AUC, lift and capture rate are NaN without churners.
+
+    Raises
+    ------
+    ValueError
+        When ``y`` and ``p`` differ in length or are empty, ``y`` has values other than 0/1, or
+        ``p`` has values that are not finite or outside [0, 1].
+    """
     yy, pp = _scores(y, p, probability=True)
     return {
         "roc_auc": roc_auc(yy, pp),
@@ -271,7 +292,33 @@ def total_error(actual: Any, pred: Any) -> float:
 
 
 def cltv_metrics(actual: Any, pred: Any) -> dict[str, float]:
-    """Every CLTV metric of PROTOCOL.md: a flat dict of floats."""
+    """Every CLTV metric of PROTOCOL.md: a flat dict of floats.
+
+    Parameters
+    ----------
+    actual
+        Observed value per customer (e.g. net spend in the window), array-like of finite floats.
+    pred
+        Predicted value per customer, array-like of finite floats, same length.
+
+    Returns
+    -------
+    dict
+        ``spearman``, ``normalized_gini``, ``mae``, ``rmse``, ``decile_mape``, ``total_error`` and
+        ``n`` (as a float). NaN where undefined: Spearman when either side is constant, normalized
+        Gini when ``actual`` is constant or sums to <= 0, decile MAPE when no bin has a positive
+        actual total, total error when ``actual`` sums to 0.
+
+    Raises
+    ------
+    ValueError
+        When ``actual`` and ``pred`` differ in length, are empty or have non-finite values.
+
+    Warns
+    -----
+    DataWarning
+        From :func:`decile_mape`, when bins with an actual total <= 0 are left out.
+    """
     a, p = _values(actual, pred)
     return {
         "spearman": spearman(a, p),

@@ -44,6 +44,26 @@ class IdMap:
 
         ``sort=True`` (default) numbers the distinct ids in sorted order, so the mapping does not
         depend on row order; ``sort=False`` keeps the order of first appearance.
+
+        Parameters
+        ----------
+        values
+            Ids of any type (list, array, Series, Index, ...); a single ``str`` is one id. They are
+            converted with :func:`to_id_strings`: whole floats lose their ``.0`` and surrounding
+            white space is removed.
+        sort
+            ``True`` (default): internal ints follow the sorted order of the distinct id strings;
+            ``False``: the order in which each id first appears in ``values``.
+
+        Returns
+        -------
+        IdMap
+            A frozen map of the distinct ids to ``0..n-1``.
+
+        Raises
+        ------
+        SchemaError
+            When ``values`` holds missing values (``None``, NaN).
         """
         s = to_id_strings(_as_series(values))
         if s.isna().any():
@@ -73,7 +93,28 @@ class IdMap:
     __hash__ = None  # type: ignore[assignment]
 
     def to_internal(self, ids: Iterable[Any], *, strict: bool = False) -> np.ndarray:
-        """Internal ints for ``ids`` (int64); unknown ids are ``-1``, or raise with ``strict=True``."""
+        """Internal ints for ``ids`` (int64); unknown ids are ``-1``, or raise with ``strict=True``.
+
+        Parameters
+        ----------
+        ids
+            External ids of any type (converted like in :meth:`from_values`); a single ``str`` is
+            one id. Duplicates are allowed and keep their position.
+        strict
+            ``False`` (default): unknown ids (and missing values) map to ``-1``. ``True``: raise
+            instead.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 array of the same length as ``ids``, in input order.
+
+        Raises
+        ------
+        UnknownIdError
+            With ``strict=True``, when some ids are unknown (the message counts them and names the
+            first).
+        """
         keys = _as_str_array(ids)
         if len(keys) <= 8:  # a hash lookup per key beats building an Index for get_indexer
             codes = np.fromiter((self._loc(key) for key in keys), dtype=np.int64, count=len(keys))

@@ -27,6 +27,28 @@ FUTURE_VALUE = "future_value"
 def churn_labels(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
     """1 = no purchase row in ``[as_of, as_of + horizon)``, for customers existing at ``as_of``.
 
+    Parameters
+    ----------
+    events
+        Canonical events table (:func:`cxml.load_events`).
+    as_of
+        Date-like start of the label window; a customer exists when it has a purchase row before it.
+    horizon
+        Label window length: a duration such as ``"90D"``, a number of days or a ``Timedelta``.
+        The data is not checked to cover the window (:func:`cxml.features.training_frame` does).
+
+    Returns
+    -------
+    pandas.Series
+        int8 (1 = churned, 0 = bought in the window) named ``churned``, indexed by ``customer_id``
+        (sorted), one entry per customer existing at ``as_of``.
+
+    Raises
+    ------
+    SchemaError
+        When ``events`` is not a canonical events table, ``as_of`` is not a date or ``horizon``
+        is not a positive duration.
+
     Examples
     --------
     >>> import pandas as pd, cxml
@@ -40,6 +62,29 @@ def churn_labels(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
 
 def future_value(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
     """Net spend (refunds included, clipped at 0) in ``[as_of, as_of + horizon)``.
+
+    Parameters
+    ----------
+    events
+        Canonical events table (:func:`cxml.load_events`).
+    as_of
+        Date-like start of the label window; a customer exists when it has a purchase row before it.
+    horizon
+        Label window length: a duration such as ``"90D"``, a number of days or a ``Timedelta``.
+        The data is not checked to cover the window (:func:`cxml.features.training_frame` does).
+
+    Returns
+    -------
+    pandas.Series
+        float64 named ``future_value``, indexed by ``customer_id`` (sorted), one entry per customer
+        existing at ``as_of``: the summed ``amount`` of ``purchase`` events in the window (unknown
+        amounts count as 0), clipped at 0.
+
+    Raises
+    ------
+    SchemaError
+        When ``events`` is not a canonical events table, ``as_of`` is not a date or ``horizon``
+        is not a positive duration.
 
     Examples
     --------

@@ -49,6 +49,27 @@ def snapshot_cutoffs(as_of: Any, horizon: Any, n: int = 4, *, step: Any = None) 
 
     The latest is ``as_of − horizon``; each earlier one is ``step`` (default: ``horizon``) before.
 
+    Parameters
+    ----------
+    as_of
+        Date-like end of the observed data (exclusive); the last label window ends here.
+    horizon
+        Label window length (e.g. ``"90D"``, a Timedelta or a number of days).
+    n
+        Number of cutoffs (≥ 1).
+    step
+        Distance between consecutive cutoffs; ``None`` means ``horizon`` (non-overlapping windows).
+
+    Returns
+    -------
+    list of pandas.Timestamp
+        ``n`` cutoffs, oldest first.
+
+    Raises
+    ------
+    SchemaError
+        ``as_of``, ``horizon`` or ``step`` cannot be parsed, or ``n`` is not a positive integer.
+
     Examples
     --------
     >>> [str(c.date()) for c in snapshot_cutoffs("2011-09-01", "90D", 3)]
@@ -70,6 +91,36 @@ def check_label_coverage(
     See the module docstring for the rule; ``observed_until`` (exclusive) replaces the data's
     last day when given.
 
+    Parameters
+    ----------
+    events
+        Canonical events table; only its ``timestamp`` column is read (the latest event, any type),
+        and only when ``observed_until`` is not given.
+    cutoffs
+        Date-likes; the label window of each is ``[cutoff, cutoff + horizon)``.
+    horizon
+        Label window length: a duration such as ``"90D"``, a number of days or a ``Timedelta``.
+    observed_until
+        Date-like end of observation (exclusive), e.g. a model's ``as_of``; every window must end by
+        it (``cutoff + horizon <= observed_until``). Default ``None``: the window's last calendar
+        day must be on or before the day of the latest event.
+
+    Returns
+    -------
+    None
+        When every window is covered.
+
+    Raises
+    ------
+    LeakageError
+        When a cutoff's label window is not covered; the message names the latest usable cutoff.
+    InsufficientDataError
+        When ``observed_until`` is not given and ``events`` has no rows.
+    SchemaError
+        When ``horizon`` is not a positive duration, or a cutoff or ``observed_until`` is not a date.
+
+    Examples
+    --------
     >>> import pandas as pd, cxml
     >>> ev = cxml.load_events(pd.DataFrame({"customer_id": ["a"], "timestamp": ["2024-01-20"]}))
     >>> check_label_coverage(ev, ["2024-01-01"], "20D")  # the window's last day, 01-20, is observed
@@ -144,7 +195,15 @@ def training_frame(
     Raises
     ------
     LeakageError
-        A label window is not covered by the data, or a ``features`` frame is later than its cutoff.
+        A label window is not covered by the data, or a ``features`` frame is later than its cutoff
+        (or does not record its ``as_of``).
+    InsufficientDataError
+        ``events`` is empty (without ``observed_until``), or no customer exists at any cutoff.
+    SchemaError
+        ``events`` is not a canonical events table; ``cutoffs`` is empty, not a list, holds a
+        non-date or repeats a date; ``horizon``, ``windows`` or ``columns`` is invalid, or ``columns``
+        comes with ``event_types``/``feedback_types``; ``features`` does not hold one frame per cutoff
+        or its frames have different columns.
 
     Examples
     --------

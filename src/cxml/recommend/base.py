@@ -197,6 +197,15 @@ class BaseRecommender(BaseEstimator):
         -------
         pandas.DataFrame
             Columns ``customer_id, item_id, score, rank`` (rank 1..k per customer).
+
+        Raises
+        ------
+        NotFittedError
+            When the model is not fitted.
+        SchemaError
+            When ``k`` is not an integer >= 1, ``customers`` or ``items`` is a single string, ``None``
+            or holds missing ids, or ``history`` is not a canonical events table (or lacks the
+            numeric ``weight`` column the model was fitted with).
         """
         self._check_fitted()
         k = _check_k(k)
@@ -293,10 +302,25 @@ class BaseRecommender(BaseEstimator):
 
         Items unknown to the model get the popularity ranking.
 
+        Parameters
+        ----------
+        items
+            External item ids (duplicates are served once, in first-appearance order).
+        k
+            Similar items per item (fewer when fewer items remain).
+
         Returns
         -------
         pandas.DataFrame
-            Columns ``item_id, similar_item_id, score, rank``.
+            Columns ``item_id, similar_item_id, score, rank`` (rank 1..k per item).
+
+        Raises
+        ------
+        NotFittedError
+            When the model is not fitted.
+        SchemaError
+            When ``k`` is not an integer >= 1, or ``items`` is a single string, ``None`` or holds
+            missing ids.
         """
         self._check_fitted()
         k = _check_k(k)

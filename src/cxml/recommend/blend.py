@@ -116,7 +116,34 @@ class BlendRecommender(BaseRecommender):
             raise SchemaError(f"weight={w!r} is not valid; expected a number in [0, 1]")
 
     def fit(self, events: pd.DataFrame, *, weight: str = COUNT) -> Self:
-        """Fit a fresh copy of ``model`` and the popularity ranking on ``events`` (as BaseRecommender.fit)."""
+        """Fit a fresh copy of ``model`` and the popularity ranking on ``events`` (as BaseRecommender.fit).
+
+        The fitted copy is ``model_``; ``model`` itself is not modified. The inner fits do not repeat
+        the ``DataWarning`` this fit already issued about the same rows; their errors (e.g. invalid
+        parameters of ``model``) propagate, and leave this model unfitted.
+
+        Parameters
+        ----------
+        events
+            Canonical events (:func:`cxml.load_events`); needs ``item_id``.
+        weight
+            Interaction weight of this model, the inner model and the popularity ranking (not the
+            blend ``weight`` parameter): ``"count"`` (purchase rows), ``"quantity"``, ``"amount"``
+            or another numeric column, summed per customer and item over purchase rows.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        SchemaError
+            When ``model`` is not a recommender, the blend ``weight``, ``repeat_weight`` or
+            ``repeat_half_life`` is out of range, ``events`` is not a canonical events table with
+            item ids, or ``weight`` names no numeric column.
+        InsufficientDataError
+            When ``events`` holds no purchase row with an item and a positive weight.
+        """
         self._events = events  # _fit only sees the matrix; the inner models fit from the events
         try:
             return super().fit(events, weight=weight)
@@ -143,6 +170,34 @@ class BlendRecommender(BaseRecommender):
         cls, model: BaseRecommender, popularity: PopularityRecommender, weight: float
     ) -> BlendRecommender:
         """Blend two models already fitted on the same events, without refitting them.
+
+        The blend shares ``model``'s fitted state (customers, items, history, repeat signal) and
+        uses ``model`` itself as its fitted ``model_`` (not a copy); its ``model`` parameter is an
+        unfitted clone. ``popularity_half_life`` comes from ``popularity``, ``repeat_weight`` and
+        ``repeat_half_life`` from ``model``.
+
+        Parameters
+        ----------
+        model
+            A fitted recommender (the personal scores).
+        popularity
+            A :class:`PopularityRecommender` fitted on the same events; its ``item_scores_`` are the
+            popularity side of the blend and the ranking of cold customers.
+        weight
+            Blend weight in ``[0, 1]`` of the model's percentile (``1 - weight`` goes to popularity).
+
+        Returns
+        -------
+        BlendRecommender
+            A fitted blend, ready for ``recommend``, ``similar_items`` and ``save``.
+
+        Raises
+        ------
+        NotFittedError
+            When ``model`` or ``popularity`` is not fitted.
+        SchemaError
+            When the two models know different items (in a different order), or ``weight`` (or
+            ``model``'s ``repeat_weight``/``repeat_half_life``) is not valid.
 
         Examples
         --------

@@ -57,6 +57,22 @@ def evaluate(
     as relevant but can never be hit (PROTOCOL.md), and with ``exclude_seen=False`` the
     recommender is measured on repeats and discoveries alike.
 
+    Parameters
+    ----------
+    model
+        A recommender fitted on ``train``: anything with ``recommend(customers, k=, exclude_seen=)``
+        returning a ``customer_id, item_id, score, rank`` frame (every cxml recommender).
+    train
+        Canonical events the model was fitted on; defines the known customers and items, coverage's
+        item count and novelty's item shares.
+    test
+        Canonical events after ``train`` (e.g. from :func:`temporal_split`); its purchase rows are
+        the relevant items.
+    k
+        Recommendations per test user, and the cut-off of every metric.
+    exclude_seen
+        Passed to ``model.recommend``: leave out items the user bought in train.
+
     Returns
     -------
     dict
@@ -64,6 +80,13 @@ def evaluate(
         :mod:`cxml.recommend.metrics`), ``coverage`` (distinct recommended items / train items),
         ``novelty`` (mean ``-log2`` share of train customers who bought a recommended item),
         ``n_users`` and ``k``.
+
+    Raises
+    ------
+    SchemaError
+        When ``train`` or ``test`` is not a canonical events table.
+    InsufficientDataError
+        When ``train`` holds no purchase row with an item, or no test user remains after the filter.
 
     Examples
     --------

@@ -3,8 +3,17 @@
 ``mlflow`` is imported only inside the functions that need it, so ``import cxml.tracking`` is cheap.
 """
 
-from cxml.tracking.config import TrainConfig, load_config
+from cxml.tracking.config import TrainConfig, apply_overrides, load_config
 from cxml.tracking.harness import TrainResult, train
 from cxml.tracking.registry import compare_aliases, promote, register
 
-__all__ = ["TrainConfig", "TrainResult", "compare_aliases", "load_config", "promote", "register", "train"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "apply_overrides",
+    "compare_aliases",
+    "load_config",
+    "promote",
+    "register",
+    "train",
+]

@@ -28,6 +28,7 @@ Errors name the key, the bad value and what was expected (:class:`cxml.ConfigErr
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import tomllib
@@ -37,7 +38,7 @@ from typing import Any
 
 from cxml.exceptions import ConfigError
 
-__all__ = ["ChurnSection", "RecommenderSection", "TrainConfig", "load_config"]
+__all__ = ["ChurnSection", "RecommenderSection", "TrainConfig", "apply_overrides", "load_config"]
 
 LOAD_EVENTS_KEYS = frozenset(
     {"customer_id", "timestamp", "item_id", "amount", "quantity", "price", "event_type", "value", "order_id"}
@@ -109,6 +110,34 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any], **overrides: An
     ``overrides`` replace ``train``/``events`` fields after reading (the CLI flags), e.g.
     ``as_of="2024-10-01"`` or ``events_path="other.csv"``; ``None`` values are ignored.
 
+    Parameters
+    ----------
+    source
+        Path of a TOML file (see the module docstring), or a dict of the same sections
+        (``events``, ``train``, ``recommender``, ``churn``, ``cltv``). A relative ``events.path``
+        is relative to the config file's directory; from a dict it is kept as given.
+    **overrides
+        ``events_path`` (replaces ``events.path``; a relative one is relative to the working
+        directory) or any ``train`` key: ``as_of``, ``experiment``, ``run_name``, ``bundle_dir``,
+        ``tracking_uri``, ``register``, ``random_state``. ``None`` values are ignored. Overrides
+        are type-checked like the file's values; ``as_of`` is converted to ``str`` and
+        ``bundle_dir`` to a ``Path``.
+
+    Returns
+    -------
+    TrainConfig
+        The validated config. A model section absent from the source is ``None`` (that model is
+        not trained); ``churn.horizon`` defaults to ``"90D"`` and ``cltv.horizon`` to ``"180D"``.
+
+    Raises
+    ------
+    ConfigError
+        When the file does not exist or is not valid TOML; a section or key is unknown or a value
+        has the wrong type; ``events.path`` is missing (and no ``events_path`` override);
+        an ``events.columns`` key is not a :func:`cxml.load_events` column keyword or its value is
+        not a string; an override is unknown; or ``recommender.model`` is not one of
+        ``auto, als, ease, itemknn, popularity``.
+
     Examples
     --------
     >>> cfg = load_config({"events": {"path": "e.csv"}, "churn": {"horizon": "60D"}})
@@ -134,7 +163,8 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any], **overrides: An
     _check(raw)
     events = raw.get("events", {})
     train = raw.get("train", {})
-    events_path = overrides.pop("events_path", None) or events.get("path")
+    events_override = overrides.pop("events_path", None)
+    events_path = events_override or events.get("path")
     if not events_path:
         raise ConfigError("missing key 'events.path': the events csv/parquet to train on")
     columns = dict(events.get("columns", {}))
@@ -145,13 +175,11 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any], **overrides: An
         if not isinstance(val, str):
             raise ConfigError(f"'events.columns.{key}' must be a column name string, got {val!r}")
     resolved = Path(events_path)
-    if not resolved.is_absolute() and not isinstance(source, dict):
+    # a path in the file is relative to the file; an override (a CLI flag) to the working directory
+    if not resolved.is_absolute() and not isinstance(source, dict) and not events_override:
         resolved = base / resolved
     fields: dict[str, Any] = {k: v for k, v in train.items()}
-    fields.update({k: v for k, v in overrides.items() if v is not None})
-    unknown = set(fields) - set(_SCHEMA["train"])
-    if unknown:
-        raise ConfigError(f"unknown override(s) {sorted(unknown)}")
+    fields.update(_checked_overrides(overrides))
     if "as_of" in fields:
         fields["as_of"] = str(fields["as_of"])
     if "bundle_dir" in fields:
@@ -167,6 +195,54 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any], **overrides: An
         cltv=ChurnSection(**{"horizon": "180D", **raw["cltv"]}) if "cltv" in raw else None,
         **fields,
     )
+
+
+def apply_overrides(cfg: TrainConfig, **overrides: Any) -> TrainConfig:
+    """A copy of ``cfg`` with ``train`` fields and/or ``events_path`` replaced (``None`` values are ignored).
+
+    Parameters
+    ----------
+    cfg
+        The configuration to start from (not modified).
+    **overrides
+        ``events_path`` or any ``train`` key (``as_of``, ``experiment``, ``run_name``, ``bundle_dir``,
+        ``tracking_uri``, ``register``, ``random_state``), type-checked like the file's values.
+
+    Returns
+    -------
+    TrainConfig
+        The new configuration.
+
+    Raises
+    ------
+    ConfigError
+        An override is unknown or has the wrong type.
+    """
+    events_path = overrides.pop("events_path", None)
+    fields = _checked_overrides(overrides)
+    if "as_of" in fields:
+        fields["as_of"] = str(fields["as_of"])
+    if "bundle_dir" in fields:
+        fields["bundle_dir"] = Path(fields["bundle_dir"])
+    if events_path is not None:
+        fields["events_path"] = Path(events_path)
+    return dataclasses.replace(cfg, **fields)
+
+
+def _checked_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The non-``None`` overrides of ``train`` keys, type-checked like the file's values."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(given) - set(_SCHEMA["train"])
+    if unknown:
+        raise ConfigError(f"unknown override(s) {sorted(unknown)}; expected some of: {', '.join(_SCHEMA['train'])}")
+    for key, val in given.items():
+        expected = _SCHEMA["train"][key]
+        if key == "bundle_dir":
+            expected = (str, os.PathLike)
+        if isinstance(val, bool) or not isinstance(val, expected):
+            want = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
+            raise ConfigError(f"override {key}={val!r} must be {want}")
+    return given
 
 
 def _check(raw: dict[str, Any]) -> None:

@@ -27,7 +27,7 @@ from cxml.bundle import read_metadata, save_bundle
 from cxml.data import load_events
 from cxml.exceptions import BundleError
 from cxml.schema import Columns, events_before, parse_as_of
-from cxml.tracking.config import TrainConfig, load_config
+from cxml.tracking.config import TrainConfig, apply_overrides, load_config
 
 __all__ = [
     "DEFAULT_TRACKING_URI",
@@ -74,10 +74,51 @@ def dataset_fingerprint(events: pd.DataFrame) -> dict[str, Any]:
 
 
 def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overrides: Any) -> TrainResult:
-    """Run the configured pipeline and log it to MLflow; see the module docstring."""
+    """Run the configured pipeline and log it to MLflow; see the module docstring.
+
+    The parent run logs the config (:meth:`TrainConfig.to_params`), a fingerprint of the events
+    before ``as_of`` (``data.*`` params), the ``cxml.as_of`` tag (and the git commit when available) and every metric;
+    each configured model gets a nested run. The bundle is written to ``bundle_dir`` (a previous
+    cxml bundle there is replaced) and logged under the ``bundle`` artifact path and as the
+    pyfunc model ``model``; with ``register`` set, that model is registered under that name with
+    alias ``challenger`` (:func:`cxml.tracking.register`).
+
+    Parameters
+    ----------
+    config
+        One of: a :class:`TrainConfig` (used as is), a path to a TOML config file, or a dict of
+        config sections; the last two are read with :func:`load_config`. Events are loaded from
+        ``events_path`` with ``columns`` as :func:`cxml.load_events` keywords; ``as_of`` defaults
+        to the day after the last event's day. MLflow uses ``tracking_uri``, else
+        ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` in the working directory.
+    **overrides
+        ``events_path`` or any ``train`` key (``as_of``, ``experiment``, ``run_name``, ``bundle_dir``,
+        ``tracking_uri``, ``register``, ``random_state``), replacing the config's value (for a
+        :class:`TrainConfig` too, see :func:`~cxml.tracking.apply_overrides`); ``None`` values are ignored.
+
+    Returns
+    -------
+    TrainResult
+        ``run_id`` and ``experiment_id`` of the parent run, ``bundle_dir``, ``model_uri`` of the
+        logged pyfunc model, ``metrics`` (named ``recommender.*``, ``churn.*``, ``cltv.*``),
+        ``registered_name`` and ``registered_version`` (``None`` without ``register``) and
+        ``as_of`` (str of the training :class:`pandas.Timestamp`).
+
+    Raises
+    ------
+    ConfigError
+        When the config (or an override) is invalid (see :func:`load_config`).
+    SchemaError
+        When the events or ``as_of`` do not fit the schema.
+    SourceError
+        When ``events_path`` does not exist or is not csv/parquet.
+    BundleError
+        When ``bundle_dir`` exists and is not a valid cxml bundle (it is never replaced).
+    """
     import mlflow
 
-    cfg = config if isinstance(config, TrainConfig) else load_config(config, **overrides)
+    cfg = (apply_overrides(config, **overrides) if isinstance(config, TrainConfig)
+           else load_config(config, **overrides))
     events = load_events(cfg.events_path, **cfg.columns)  # type: ignore[arg-type]
     last_day = events[Columns.TIMESTAMP].max().normalize()
     as_of = parse_as_of(cfg.as_of) if cfg.as_of else last_day + pd.Timedelta(days=1)

@@ -24,7 +24,26 @@ def _client(tracking_uri: str | None) -> Any:
 
 
 def register(model_uri: str, name: str, *, alias: str = CHALLENGER, tracking_uri: str | None = None) -> str:
-    """Register ``model_uri`` under ``name``, point ``alias`` at the new version; returns the version."""
+    """Register ``model_uri`` under ``name``, point ``alias`` at the new version; returns the version.
+
+    Parameters
+    ----------
+    model_uri
+        MLflow URI of a logged model, e.g. ``TrainResult.model_uri`` of :func:`cxml.tracking.train`.
+    name
+        Registered model name; created on first use, otherwise a new version is added.
+    alias
+        Alias set on the new version (moved from any version that held it); default
+        ``"challenger"``.
+    tracking_uri
+        MLflow tracking and registry URI; default ``None`` means ``$MLFLOW_TRACKING_URI``, else
+        ``sqlite:///mlflow.db`` in the working directory.
+
+    Returns
+    -------
+    str
+        The new version number, e.g. ``"3"``.
+    """
     import mlflow
 
     from cxml.tracking.harness import resolve_tracking_uri, tracking_uri_context
@@ -37,7 +56,24 @@ def register(model_uri: str, name: str, *, alias: str = CHALLENGER, tracking_uri
 
 def compare_aliases(name: str, *, tracking_uri: str | None = None,
                     aliases: tuple[str, ...] = (CHAMPION, CHALLENGER)) -> pd.DataFrame:
-    """Metrics of the runs behind each alias, side by side (metric × alias); absent aliases are skipped."""
+    """Metrics of the runs behind each alias, side by side (metric × alias); absent aliases are skipped.
+
+    Parameters
+    ----------
+    name
+        Registered model name.
+    tracking_uri
+        MLflow tracking and registry URI; default ``None`` means ``$MLFLOW_TRACKING_URI``, else
+        ``sqlite:///mlflow.db`` in the working directory.
+    aliases
+        Aliases to compare, in column order; default ``("champion", "challenger")``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by metric name (sorted), one float64 column per alias found, named
+        ``"<alias> (v<version>)"``; NaN where a run lacks a metric. Empty when no alias exists.
+    """
     client = _client(tracking_uri)
     columns: dict[str, pd.Series] = {}
     for alias in aliases:
@@ -55,6 +91,25 @@ def promote(name: str, *, tracking_uri: str | None = None) -> tuple[str, pd.Data
     """Move ``champion`` to the current ``challenger`` version; returns (version, comparison table).
 
     The comparison is computed before the move, so it shows the old champion beside the challenger.
+
+    Parameters
+    ----------
+    name
+        Registered model name.
+    tracking_uri
+        MLflow tracking and registry URI; default ``None`` means ``$MLFLOW_TRACKING_URI``, else
+        ``sqlite:///mlflow.db`` in the working directory.
+
+    Returns
+    -------
+    tuple of (str, pandas.DataFrame)
+        The promoted version number and :func:`compare_aliases` of ``champion`` and ``challenger``
+        taken before the move.
+
+    Raises
+    ------
+    ConfigError
+        When ``name`` has no ``challenger`` alias (or the registered model does not exist).
     """
     client = _client(tracking_uri)
     try:
