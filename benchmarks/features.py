@@ -22,7 +22,6 @@ import os
 import platform
 import resource
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _memory import PeakRSS  # benchmarks/ is on sys.path when a script runs
 
 from cxml.features import customer_features
 from cxml.schema import STRING_DTYPE, purchase_mask, validate_events
@@ -134,38 +134,6 @@ def naive_features(events: pd.DataFrame, as_of: pd.Timestamp, windows: tuple[str
         feats[f"fb_{kind}_last"] = g.last().reindex(feats.index)
         feats[f"fb_{kind}_mean"] = g.mean().reindex(feats.index)
     return feats.sort_index()
-
-
-class PeakRSS:
-    """Samples the process resident set size in a thread while the block runs."""
-
-    def __init__(self, every: float = 0.02) -> None:
-        self.every = every
-        self.page = os.sysconf("SC_PAGE_SIZE")
-        self.peak = 0
-        self.before = 0
-        self._stop = threading.Event()
-
-    def rss(self) -> int:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * self.page
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.rss())
-            time.sleep(self.every)
-
-    def __enter__(self) -> PeakRSS:
-        self.before = self.rss()
-        self.peak = self.before
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.rss())
 
 
 def timed(fn: Callable[[], pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, float]]:

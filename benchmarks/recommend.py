@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import sys
-import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -49,6 +48,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from _memory import PeakRSS  # benchmarks/ is on sys.path when a script runs
 from threadpoolctl import threadpool_limits
 
 import cxml
@@ -196,35 +196,6 @@ def quality(name: str, quick: bool) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- performance
-class PeakRSS:
-    """Samples the process resident set size in a thread while the block runs."""
-
-    def __init__(self, every: float = 0.02) -> None:
-        self.every, self.page = every, os.sysconf("SC_PAGE_SIZE")
-        self.peak = self.before = 0
-        self._stop = threading.Event()
-
-    def rss(self) -> int:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * self.page
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.rss())
-            time.sleep(self.every)
-
-    def __enter__(self) -> PeakRSS:
-        self.before = self.peak = self.rss()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self.rss())
-
-
 def synthetic(n_customers: int, n_items: int, n_rows: int, seed: int = 0) -> pd.DataFrame:
     """Purchase events with skewed customer activity and item popularity."""
     rng = np.random.default_rng(seed)

@@ -38,7 +38,6 @@ import pstats
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -47,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psutil
+from _memory import PeakRSS  # benchmarks/ is on sys.path when a script runs
 
 import cxml
 from cxml import Scorer
@@ -142,31 +142,6 @@ def interaction_events(n_customers: int, n_items: int, per_customer: int, seed: 
 
 
 # ---------------------------------------------------------------------------- batch child
-class PeakSampler:
-    """Process RSS sampled every 20 ms by a background thread (peak during a block of code)."""
-
-    def __init__(self, every: float = 0.02) -> None:
-        self.every, self.peak = every, 0
-        self._proc = psutil.Process()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            self._stop.wait(self.every)
-
-    def __enter__(self) -> PeakSampler:
-        self.peak = self._proc.memory_info().rss
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._proc.memory_info().rss)
-
-
 def child_score(spec_path: str) -> int:
     """Run in a fresh interpreter: load events + bundle, time ``Scorer.score``, write a JSON result."""
     import resource
@@ -181,7 +156,7 @@ def child_score(spec_path: str) -> int:
     rss["baseline"] = proc.memory_info().rss
     load_s = time.perf_counter() - t0
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    with PeakSampler() as sampler:
+    with PeakRSS() as sampler:
         t0 = time.perf_counter()
         summary = scorer.score(events, as_of=spec["as_of"], out=spec["out"], k=K,
                                chunk_size=spec["chunk_size"], progress=False)
