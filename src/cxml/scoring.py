@@ -141,9 +141,7 @@ class Scorer:
         SchemaError
             When ``k`` is not an integer >= 1 or the ids are missing (NaN).
         """
-        if isinstance(customers, str) or not isinstance(customers, Sequence | pd.Series | pd.Index | np.ndarray):
-            customers = [customers]
-        return self._need("recommender").recommend(customers, k=k, exclude_seen=exclude_seen, items=items)
+        return self._need("recommender").recommend(_id_list(customers), k=k, exclude_seen=exclude_seen, items=items)
 
     def similar_items(self, items: Sequence[Any] | Any, k: int = 10) -> pd.DataFrame:
         """Items most similar to each of ``items``: DataFrame[item_id, similar_item_id, score, rank].
@@ -171,9 +169,7 @@ class Scorer:
         SchemaError
             When ``k`` is not an integer >= 1 or the ids are missing (NaN).
         """
-        if isinstance(items, str) or not isinstance(items, Sequence | pd.Series | pd.Index | np.ndarray):
-            items = [items]
-        return self._need("recommender").similar_items(items, k=k)
+        return self._need("recommender").similar_items(_id_list(items), k=k)
 
     def churn_risk(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
         """DataFrame[customer_id, churn_probability] for customers existing at ``as_of``.
@@ -340,6 +336,13 @@ class Scorer:
 
         return score_events(self, events, as_of=as_of, out=out, k=k, chunk_size=chunk_size,
                             overwrite=overwrite, progress=progress)
+
+
+def _id_list(ids: Any) -> Any:
+    """``ids`` when it is a collection of ids (list/tuple, numpy array, Series, Index); else ``[ids]``."""
+    if isinstance(ids, str) or not isinstance(ids, Sequence | pd.Series | pd.Index | np.ndarray):
+        return [ids]
+    return ids
 
 
 def _download_registered_bundle(uri: str, tracking_uri: str | None, dest: Path) -> Path:
