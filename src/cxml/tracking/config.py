@@ -180,10 +180,7 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any], **overrides: An
         resolved = base / resolved
     fields: dict[str, Any] = {k: v for k, v in train.items()}
     fields.update(_checked_overrides(overrides))
-    if "as_of" in fields:
-        fields["as_of"] = str(fields["as_of"])
-    if "bundle_dir" in fields:
-        fields["bundle_dir"] = Path(fields["bundle_dir"])
+    fields = _typed_train_fields(fields)
     rec = raw.get("recommender")
     if rec is not None and rec.get("model", "auto") not in RECOMMENDERS:
         raise ConfigError(f"'recommender.model' = {rec.get('model')!r}; expected one of {RECOMMENDERS}")
@@ -219,14 +216,20 @@ def apply_overrides(cfg: TrainConfig, **overrides: Any) -> TrainConfig:
         An override is unknown or has the wrong type.
     """
     events_path = overrides.pop("events_path", None)
-    fields = _checked_overrides(overrides)
-    if "as_of" in fields:
-        fields["as_of"] = str(fields["as_of"])
-    if "bundle_dir" in fields:
-        fields["bundle_dir"] = Path(fields["bundle_dir"])
+    fields = _typed_train_fields(_checked_overrides(overrides))
     if events_path is not None:
         fields["events_path"] = Path(events_path)
     return dataclasses.replace(cfg, **fields)
+
+
+def _typed_train_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """``train`` fields as :class:`TrainConfig` stores them: ``as_of`` as ISO text, ``bundle_dir`` as a Path."""
+    out = dict(fields)
+    if "as_of" in out:
+        out["as_of"] = str(out["as_of"])
+    if "bundle_dir" in out:
+        out["bundle_dir"] = Path(out["bundle_dir"])
+    return out
 
 
 def _checked_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
