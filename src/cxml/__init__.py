@@ -7,7 +7,8 @@
 
 import logging
 
-from cxml.data import IdMap, load_events
+from cxml._version import __version__
+from cxml.data import IdMap, as_events, load_events
 from cxml.exceptions import (
     BundleError,
     ConfigError,
@@ -22,14 +23,13 @@ from cxml.exceptions import (
     MissingModelError,
     NotFittedError,
     OutputExistsError,
+    ParameterError,
     SchemaError,
     SourceError,
     UnknownIdError,
 )
 from cxml.schema import Columns, EventTypes, validate_events
 from cxml.scoring import Scorer
-
-__version__ = "0.1.0"
 
 # a library adds only a NullHandler: where records go is the application's choice
 logging.getLogger("cxml").addHandler(logging.NullHandler())
@@ -51,11 +51,13 @@ __all__ = [
     "MissingModelError",
     "NotFittedError",
     "OutputExistsError",
+    "ParameterError",
     "SchemaError",
     "Scorer",
     "SourceError",
     "UnknownIdError",
     "__version__",
+    "as_events",
     "load_events",
     "validate_events",
 ]

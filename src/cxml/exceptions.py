@@ -27,6 +27,7 @@ __all__ = [
     "MissingModelError",
     "NotFittedError",
     "OutputExistsError",
+    "ParameterError",
     "SchemaError",
     "SourceError",
     "UnknownIdError",
@@ -39,6 +40,14 @@ class CxmlError(Exception):
 
 class SchemaError(CxmlError, ValueError):
     """An events table (or another input frame) does not follow the expected schema."""
+
+
+class ParameterError(CxmlError, ValueError):
+    """A hyper-parameter or call argument is invalid: wrong type, out of range, or not one of the choices.
+
+    Data problems raise :class:`SchemaError`; this is for what the caller typed (``k=0``,
+    ``as_of=20240101``, ``horizon="90"``, ``factors=-1``).
+    """
 
 
 class SourceError(CxmlError, FileNotFoundError):

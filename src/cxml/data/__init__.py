@@ -4,9 +4,9 @@ from typing import Any
 
 from cxml.data.describe import describe_events
 from cxml.data.idmap import IdMap
-from cxml.data.loading import load_events
+from cxml.data.loading import as_events, load_events
 
-__all__ = ["IdMap", "describe_events", "generate_sample", "load_events", "load_sample"]
+__all__ = ["IdMap", "as_events", "describe_events", "generate_sample", "load_events", "load_sample"]
 
 
 def __getattr__(name: str) -> Any:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -30,13 +31,64 @@ import pandas as pd
 
 from cxml.data.idmap import to_id_strings
 from cxml.exceptions import DataWarning, SchemaError, SourceError
-from cxml.schema import CANONICAL_DTYPES, FEEDBACK_RANGES, STRING_DTYPE, Columns, EventTypes
+from cxml.schema import CANONICAL_DTYPES, FEEDBACK_RANGES, STRING_DTYPE, Columns, EventTypes, validate_events
 
-__all__ = ["load_events"]
+__all__ = ["as_events", "is_canonical", "load_events"]
 
 logger = logging.getLogger("cxml.data")
 
 _Source: TypeAlias = pd.DataFrame | str | os.PathLike[str]
+
+
+def is_canonical(frame: Any) -> bool:
+    """Whether ``frame`` already is a canonical events table (every column present with its dtype).
+
+    A cheap check of the columns and dtypes, not of every value: it is what lets
+    :func:`as_events` hand back a :func:`load_events` result without copying it.
+    """
+    if not isinstance(frame, pd.DataFrame) or not frame.columns.is_unique:
+        return False
+    cols = frame.columns
+    return all(c in cols and frame[c].dtype == CANONICAL_DTYPES[c] for c in Columns.EVENTS)
+
+
+def as_events(source: _Source, *, require: Sequence[str] = ()) -> pd.DataFrame:
+    """Normalise any events input once: the function every public entry point calls first.
+
+    A frame that is already canonical (made by :func:`load_events`, or following its schema)
+    comes back unchanged, without a copy. Anything else that :func:`load_events` accepts with
+    canonical column names (a frame lacking optional columns, ids as ints, timestamps as
+    strings, a path to a csv/parquet file or a directory of parquet files) goes through it.
+
+    Parameters
+    ----------
+    source
+        An events frame or a path.
+    require
+        Canonical columns that must hold at least one value (e.g. ``item_id`` for recommenders).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A canonical events table.
+
+    Raises
+    ------
+    SchemaError
+        The input does not fit the schema, or a column named in ``require`` is empty.
+    SourceError
+        A path does not exist or is not csv/parquet.
+
+    Examples
+    --------
+    >>> import pandas as pd, cxml
+    >>> raw = pd.DataFrame({"customer_id": [1, 2], "timestamp": ["2024-01-01", "2024-01-02"]})
+    >>> ev = cxml.as_events(raw)
+    >>> cxml.as_events(ev) is ev
+    True
+    """
+    events = source if is_canonical(source) else load_events(source)  # type: ignore[arg-type]
+    return validate_events(events, require=require)
 
 
 def load_events(
