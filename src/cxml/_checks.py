@@ -222,6 +222,6 @@ def check_random_state(value: Any, name: str = "random_state") -> int | None:
     """
     if value is None:
         return None
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= value < 2**32:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and 0 <= int(value) < 2**32:
         return int(value)
     raise ParameterError(f"{name}={value!r} must be None or an integer in [0, 2**32)")

@@ -87,7 +87,7 @@ def as_events(source: _Source, *, require: Sequence[str] = ()) -> pd.DataFrame:
     >>> cxml.as_events(ev) is ev
     True
     """
-    events = source if is_canonical(source) else load_events(source)  # type: ignore[arg-type]
+    events = source if is_canonical(source) else load_events(source)
     return validate_events(events, require=require)
 
 
