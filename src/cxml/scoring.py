@@ -349,7 +349,7 @@ def _download_registered_bundle(uri: str, tracking_uri: str | None, dest: Path) 
     """Download a registered model's artifacts and return the cxml bundle directory inside."""
     import mlflow
 
-    from cxml.tracking.harness import resolve_tracking_uri, tracking_uri_context
+    from cxml._uri import resolve_tracking_uri, tracking_uri_context
 
     client_uri = resolve_tracking_uri(tracking_uri)
     try:

@@ -70,10 +70,29 @@ class IdMap:
             raise SchemaError(f"IdMap ids contain {int(s.isna().sum())} missing values; expected ids")
         uniq = pd.unique(s.to_numpy(dtype=object))
         ids = np.asarray(sorted(uniq) if sort else uniq, dtype=object)
-        return cls._from_array(ids)
+        return cls.from_unique(ids)
 
     @classmethod
-    def _from_array(cls, ids: np.ndarray) -> IdMap:
+    def from_unique(cls, ids: np.ndarray) -> IdMap:
+        """Build from ids that are already distinct strings, keeping their order (no sort, no conversion).
+
+        For callers that hold the exact id array a model was fitted on (e.g. the rows of a
+        factor matrix); :meth:`from_values` is the general constructor.
+
+        Parameters
+        ----------
+        ids
+            Distinct string ids; position ``i`` becomes internal id ``i``.
+
+        Returns
+        -------
+        IdMap
+
+        Raises
+        ------
+        SchemaError
+            When an id repeats.
+        """
         ids = np.asarray(ids, dtype=object)
         index = pd.Index(ids, dtype=object)
         if not index.is_unique:
@@ -149,7 +168,7 @@ class IdMap:
     def drop(self, ids: Iterable[Any]) -> tuple[IdMap, np.ndarray]:
         """A new map without ``ids`` and the old internal ints that were kept (in new order)."""
         keep = ~np.isin(self.external_ids, _as_str_array(ids))
-        return IdMap._from_array(self.external_ids[keep].copy()), np.flatnonzero(keep)
+        return IdMap.from_unique(self.external_ids[keep].copy()), np.flatnonzero(keep)
 
     def to_frame(self) -> pd.DataFrame:
         """Two columns ``internal, external`` (for parquet); :meth:`from_frame` reverses it."""
@@ -164,7 +183,7 @@ class IdMap:
         internal = frame["internal"].to_numpy()
         if not np.array_equal(internal, np.arange(len(frame))):
             raise SchemaError("IdMap frame 'internal' column must be 0..n-1 in order")
-        return cls._from_array(frame["external"].astype(object).to_numpy())
+        return cls.from_unique(frame["external"].astype(object).to_numpy())
 
 
 def _as_series(ids: Iterable[Any]) -> pd.Series:

@@ -251,7 +251,7 @@ class BaseRecommender(BaseEstimator):
         rows = history_rows(history, self.weight_, cust, self.item_map_)
         if rows.empty:
             return X, R, np.zeros(len(cust), dtype=bool)
-        rows = with_codes(rows, IdMap._from_array(cust), self.item_map_)
+        rows = with_codes(rows, IdMap.from_unique(cust), self.item_map_)
         shape = (len(cust), len(self.item_map_))
         HX = interaction_matrix(rows, rows["w"].to_numpy(), shape)
         ref = max(self.reference_time_, pd.Timestamp(rows["ts"].max()))

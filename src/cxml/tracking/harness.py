@@ -15,14 +15,13 @@ import hashlib
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from cxml._uri import DEFAULT_TRACKING_URI, resolve_tracking_uri, tracking_uri_context
 from cxml.bundle import read_metadata, save_bundle
 from cxml.data import load_events
 from cxml.exceptions import BundleError
@@ -38,8 +37,6 @@ __all__ = [
     "train",
 ]
 
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -53,11 +50,6 @@ class TrainResult:
     registered_name: str | None = None
     registered_version: str | None = None
     as_of: str = ""
-
-
-def resolve_tracking_uri(uri: str | None = None) -> str:
-    """``uri``, else ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` in the working directory."""
-    return uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
 
 
 def dataset_fingerprint(events: pd.DataFrame) -> dict[str, Any]:
@@ -226,36 +218,6 @@ def _check_bundle_target(path: Path) -> None:
                 f"bundle_dir {str(path)!r} exists and is not a valid cxml bundle ({exc}); "
                 "choose another bundle_dir — cxml will not replace it"
             ) from exc
-
-
-@contextmanager
-def tracking_uri_context(uri: str) -> Iterator[None]:
-    """Point MLflow's tracking *and* registry URIs at ``uri`` for the block, then restore both exactly.
-
-    MLflow resolves ``models:/`` URIs through the process-global registry URI even when a call
-    takes a ``tracking_uri`` argument, so both must be set. On exit the previous state comes back
-    as it was -- including "not set" (``mlflow.get_*_uri()`` would return resolved defaults, and
-    setting those would pin the registry of every later client to this block's store).
-    """
-    import mlflow
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    saved_env = {key: os.environ.get(key) for key in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    saved_tracking = getattr(tracking_utils, "_tracking_uri", None)
-    saved_registry = getattr(registry_utils, "_registry_uri", None)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(saved_tracking)  # type: ignore[arg-type]  # None means "not set"
-        registry_utils._registry_uri = saved_registry
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _git_tags() -> dict[str, str]:
