@@ -149,7 +149,7 @@ def test_cx_summary_by_segment_series_counts_unmapped() -> None:
         cx = cx_summary(cx_events(), by=groups)
     assert cx.index.name == "segment"
     assert cx.loc["gold", "nps"] == 100.0 and cx.loc["basic", "nps_n"] == 2
-    with pytest.raises(cxml.SchemaError, match="not a column"):
+    with pytest.raises(cxml.ParameterError, match="not a column"):
         cx_summary(cx_events(), by="region")
 
 

@@ -6,6 +6,7 @@
 """
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from cxml._version import __version__
 from cxml.data import IdMap, as_events, load_events
@@ -29,7 +30,20 @@ from cxml.exceptions import (
     UnknownIdError,
 )
 from cxml.schema import Columns, EventTypes, validate_events
-from cxml.scoring import Scorer
+
+if TYPE_CHECKING:
+    from cxml.scoring import Scorer
+
+
+def __getattr__(name: str) -> Any:
+    # ``cxml.Scorer`` is resolved on first use so that ``import cxml.recommend`` (or ``cxml.churn``)
+    # loads only what it needs, not the bundle/scoring layers above it and their dependencies
+    if name == "Scorer":
+        from cxml.scoring import Scorer
+
+        return Scorer
+    raise AttributeError(f"module 'cxml' has no attribute {name!r}")
+
 
 # a library adds only a NullHandler: where records go is the application's choice
 logging.getLogger("cxml").addHandler(logging.NullHandler())

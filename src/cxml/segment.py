@@ -34,9 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxml.exceptions import DataWarning, SchemaError
-from cxml.features import customer_features
-from cxml.schema import Columns, EventTypes, parse_as_of, validate_events
+from cxml.data import as_events
+from cxml.exceptions import DataWarning, ParameterError, SchemaError
+from cxml.features.core import features_of_trusted
+from cxml.schema import Columns, EventTypes, parse_as_of
 
 __all__ = ["CX_COLUMNS", "SEGMENTS", "cx_summary", "name_segments", "rfm_segments", "segment_summary"]
 
@@ -60,7 +61,8 @@ def rfm_segments(events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
     Parameters
     ----------
     events
-        Canonical events table (:func:`cxml.load_events`).
+        Events: a canonical table, a frame with canonical column names, or a csv/parquet path
+        (normalised once by :func:`cxml.as_events`).
     as_of
         Date-like; only events before it are used, and a customer exists when it has a purchase
         row before it.
@@ -85,8 +87,7 @@ def rfm_segments(events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
     >>> rfm_segments(ev, as_of="2024-04-01")[["r", "f", "m", "segment"]].to_dict("index")
     {'a': {'r': 3, 'f': 3, 'm': 3, 'segment': 'loyal'}, 'b': {'r': 1, 'f': 1, 'm': 1, 'segment': 'lost'}}
     """
-    validate_events(events)
-    x = customer_features(events, as_of, windows=(), event_types=[], feedback_types=[])
+    x = features_of_trusted(as_events(events), as_of, windows=(), event_types=[], feedback_types=[])
     out = pd.DataFrame(
         {
             "recency_days": x["recency_days"],
@@ -224,7 +225,7 @@ def cx_summary(
     >>> cx_summary(ev)[["nps", "nps_n", "csat", "csat_n", "ces_n"]].to_dict("index")
     {'all': {'nps': 0.0, 'nps_n': 3, 'csat': 100.0, 'csat_n': 1, 'ces_n': 0}}
     """
-    validate_events(events)
+    events = as_events(events)
     et = events[Columns.EVENT_TYPE]
     value = events[Columns.VALUE]
     rows = (
@@ -277,19 +278,19 @@ def _group_keys(ans: pd.DataFrame, by: str | pd.Series | None, freq: str | None)
     keys: list[pd.Series] = []
     if isinstance(by, str):
         if by not in ans.columns:
-            raise SchemaError(f"by={by!r} is not a column of events; expected a column such as 'country'")
+            raise ParameterError(f"by={by!r} is not a column of events; expected a column such as 'country'")
         keys.append(ans[by])
     elif isinstance(by, pd.Series):
         group = ans[Columns.CUSTOMER].map(by)
         name = by.name if by.name is not None else "group"
         keys.append(group.rename(name))
     elif by is not None:
-        raise SchemaError(f"by={by!r} must be a column name or a Series customer_id -> group")
+        raise ParameterError(f"by={by!r} must be a column name or a Series customer_id -> group")
     if freq is not None:
         try:
             period = ans[Columns.TIMESTAMP].dt.to_period(freq)
         except (ValueError, TypeError) as exc:
-            raise SchemaError(f"freq={freq!r} is not a period frequency; expected e.g. 'M'") from exc
+            raise ParameterError(f"freq={freq!r} is not a period frequency; expected e.g. 'M'") from exc
         keys.append(period.rename("period"))
     if keys:
         missing = np.zeros(len(ans), dtype=bool)

@@ -164,17 +164,17 @@ def test_columns_make_the_column_set_stable() -> None:
 
 def test_bad_arguments_name_the_problem() -> None:
     ev = tiny()
-    with pytest.raises(cxml.SchemaError, match="not customer features"):
+    with pytest.raises(cxml.ParameterError, match="not customer features"):
         customer_features(ev, AS_OF, columns=["recency_days", "bogus"])
-    with pytest.raises(cxml.SchemaError, match="windows"):
+    with pytest.raises(cxml.ParameterError, match="windows"):
         customer_features(ev, AS_OF, windows="30D")
-    with pytest.raises(cxml.SchemaError, match="repeat"):
+    with pytest.raises(cxml.ParameterError, match="repeat"):
         customer_features(ev, AS_OF, windows=("30D", "30D"))
     with pytest.raises(cxml.SchemaError, match="as_of"):
         customer_features(ev, "not a date")
-    with pytest.raises(cxml.SchemaError, match="feedback_types"):
+    with pytest.raises(cxml.ParameterError, match="feedback_types"):
         customer_features(ev, AS_OF, feedback_types=["stars"])
-    with pytest.raises(cxml.SchemaError, match="either columns"):
+    with pytest.raises(cxml.ParameterError, match="either columns"):
         customer_features(ev, AS_OF, columns=["recency_days"], event_types=["view"])
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cxml.schema import Columns, EventTypes, purchase_mask, validate_events
+from cxml.data.loading import as_events
+from cxml.schema import Columns, EventTypes, purchase_mask
 
 __all__ = ["describe_events"]
 
@@ -25,7 +26,7 @@ def describe_events(events: pd.DataFrame) -> pd.Series:
     >>> int(s["purchase_rows"]), int(s["return_rows"]), float(s["net_revenue"]), int(s["events:login"])
     (1, 1, 6.0, 1)
     """
-    validate_events(events)
+    events = as_events(events)
     is_purchase_type = events[Columns.EVENT_TYPE].eq(EventTypes.PURCHASE).to_numpy(bool, na_value=False)
     buys = purchase_mask(events).to_numpy()
     returns = is_purchase_type & ~buys

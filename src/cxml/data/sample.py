@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxml._checks import check_int
 from cxml.data._sample_card import render_card
 from cxml.data._sample_catalogue import (
     Catalogue,
@@ -57,6 +58,7 @@ from cxml.data._sample_customers import (
     thinned_times,
 )
 from cxml.data._sample_frame import CSAT, LOGIN, NPS, PURCHASE, SUPPORT, VIEW, Rows, assemble, order_numbers
+from cxml.exceptions import ParameterError
 from cxml.schema import Columns, parse_as_of
 
 __all__ = ["generate_sample", "load_sample", "main", "write_sample"]
@@ -115,11 +117,11 @@ def generate_sample(
     >>> bool((ev.loc[ev["event_type"] == "nps", "value"].between(0, 10)).all())
     True
     """
-    n_customers = _positive_int(n_customers, "n_customers")
-    n_items = _positive_int(n_items, "n_items")
+    n_customers = check_int("n_customers", n_customers, minimum=1)
+    n_items = check_int("n_items", n_items, minimum=1)
     first, last = parse_as_of(start, "start"), parse_as_of(end, "end")
     if last < first:
-        raise ValueError(f"end={end!r} is before start={start!r}; expected end >= start")
+        raise ParameterError(f"end={end!r} is before start={start!r}; expected end >= start")
     days = float((last.normalize() - first.normalize()).days + 1)
     rng = np.random.default_rng(random_state)
 
@@ -301,7 +303,9 @@ def write_sample(
         }
     )
     table.to_csv(path, index=False, float_format="%.2f", lineterminator="\n")
-    card = render_card(events, path.stat().st_size, params)
+    constants = {"N_FAVOURITES": N_FAVOURITES, "MAX_LINES": MAX_LINES, "RETURN_RATE": RETURN_RATE,
+                 "RESPONDENT_SHARE": RESPONDENT_SHARE}
+    card = render_card(events, path.stat().st_size, params, constants)
     (directory / CARD_FILE).write_text(card, encoding="utf-8", newline="\n")
     return path
 
@@ -327,12 +331,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         random_state=args.seed,
     )
     return 0
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name}={value!r} is invalid; expected a positive integer")
-    return int(value)
 
 
 if __name__ == "__main__":

@@ -72,10 +72,58 @@ def prepare(events: pd.DataFrame, until: pd.Timestamp | None = None) -> Prepared
     keep = None if until is None else np.flatnonzero(ts_all < until.value)
     if keep is not None and len(keep) == len(ts_all):
         keep = None
-    ts = ts_all if keep is None else ts_all[keep]
+    ids, cust, perm = _customer_time_order(events, keep, ts_all if keep is None else ts_all[keep])
+    sel = perm if keep is None else keep[perm]  # rows of `events` in (customer, time) order
+    kinds = _row_kinds(events)
+    is_purchase_all = purchase_mask(events).to_numpy()
+    amt_all = events[Columns.AMOUNT].to_numpy(dtype="float64", na_value=np.nan)
+
+    # items only matter on purchase rows; views often carry item ids and would cost a hash pass
+    pur_local = is_purchase_all if keep is None else is_purchase_all[keep]
+    pur_rows = np.flatnonzero(pur_local)
+    item_codes = np.full(len(perm), -1, dtype=np.int64)
+    codes_p, item_uniques = pd.factorize(
+        events[Columns.ITEM].array[pur_rows if keep is None else keep[pur_rows]]
+    )
+    item_codes[pur_rows] = codes_p
+    ts_sorted = ts_all[sel]
+    day = np.floor_divide(ts_sorted, NS_PER_DAY)
+
+    order, order_cust = None, None
+    if Columns.ORDER in events.columns:
+        order_col = events[Columns.ORDER]
+        ocodes, ouniq = pd.factorize(order_col if keep is None else order_col.array[keep])
+        order, order_cust = _order_ids(ocodes[perm].astype(np.int64), len(ouniq), cust, day)
+
+    return Prepared(
+        ids=ids,
+        cust=cust,
+        ts=ts_sorted,
+        day=day,
+        is_purchase=is_purchase_all[sel],
+        is_ptype=kinds.is_ptype[sel],
+        is_return=(kinds.is_ptype & kinds.negative)[sel],
+        amount=np.nan_to_num(amt_all[sel], nan=0.0),
+        item=item_codes[perm],
+        n_items=len(item_uniques),
+        order=order,
+        order_cust=order_cust,
+        eng=kinds.eng[sel],
+        eng_names=kinds.eng_names,
+        fb=kinds.fb[sel],
+        value=kinds.value[sel],
+    )
+
+
+def _customer_time_order(
+    events: pd.DataFrame, keep: np.ndarray | None, ts: np.ndarray
+) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """Sorted customer ids, each kept row's customer code and the kept rows' (customer, time) order.
+
+    ``ts`` are the kept rows' timestamps (int64 ns); the returned permutation indexes the kept rows.
+    """
     n = len(ts)
     width = max(n, 1)
-
     cust_col = events[Columns.CUSTOMER]
     cust_codes, uniques = pd.factorize(cust_col if keep is None else cust_col.array[keep])
     ids = pd.Index(uniques, dtype=STRING_DTYPE, name=Columns.CUSTOMER)
@@ -98,11 +146,24 @@ def prepare(events: pd.DataFrame, until: pd.Timestamp | None = None) -> Prepared
     perm = packed - cust * width
     if time_order is not None:
         perm = time_order[perm]
-    sel = perm if keep is None else keep[perm]  # rows of `events` in (customer, time) order
+    return ids, cust, perm
 
+
+@dataclass(frozen=True, eq=False)
+class _RowKinds:
+    """Per-row classification of all rows of an events table (unsorted, unfiltered)."""
+
+    is_ptype: np.ndarray
+    negative: np.ndarray
+    value: np.ndarray
+    fb: np.ndarray
+    eng: np.ndarray
+    eng_names: tuple[str, ...]
+
+
+def _row_kinds(events: pd.DataFrame) -> _RowKinds:
     et = events[Columns.EVENT_TYPE]
     is_ptype_all = et.eq(EventTypes.PURCHASE).to_numpy(dtype=bool, na_value=True)
-    is_purchase_all = purchase_mask(events).to_numpy()
     qty_all = events[Columns.QUANTITY].to_numpy(dtype="float64", na_value=np.nan)
     amt_all = events[Columns.AMOUNT].to_numpy(dtype="float64", na_value=np.nan)
     negative = np.where(~np.isnan(qty_all), qty_all < 0, amt_all < 0)
@@ -124,42 +185,7 @@ def prepare(events: pd.DataFrame, until: pd.Timestamp | None = None) -> Prepared
         codes, names = pd.factorize(et.array[eng_rows], sort=True)
         eng_all[eng_rows] = codes
         eng_names = tuple(str(x) for x in names)
-
-    # items only matter on purchase rows; views often carry item ids and would cost a hash pass
-    pur_local = is_purchase_all if keep is None else is_purchase_all[keep]
-    pur_rows = np.flatnonzero(pur_local)
-    item_codes = np.full(n, -1, dtype=np.int64)
-    codes_p, item_uniques = pd.factorize(
-        events[Columns.ITEM].array[pur_rows if keep is None else keep[pur_rows]]
-    )
-    item_codes[pur_rows] = codes_p
-    ts_sorted = ts_all[sel]
-    day = np.floor_divide(ts_sorted, NS_PER_DAY)
-
-    order, order_cust = None, None
-    if Columns.ORDER in events.columns:
-        order_col = events[Columns.ORDER]
-        ocodes, ouniq = pd.factorize(order_col if keep is None else order_col.array[keep])
-        order, order_cust = _order_ids(ocodes[perm].astype(np.int64), len(ouniq), cust, day)
-
-    return Prepared(
-        ids=ids,
-        cust=cust,
-        ts=ts_sorted,
-        day=day,
-        is_purchase=is_purchase_all[sel],
-        is_ptype=is_ptype_all[sel],
-        is_return=(is_ptype_all & negative)[sel],
-        amount=np.nan_to_num(amt_all[sel], nan=0.0),
-        item=item_codes[perm],
-        n_items=len(item_uniques),
-        order=order,
-        order_cust=order_cust,
-        eng=eng_all[sel],
-        eng_names=eng_names,
-        fb=fb_all[sel],
-        value=value_all[sel],
-    )
+    return _RowKinds(is_ptype_all, negative, value_all, fb_all, eng_all, eng_names)
 
 
 def _order_ids(

@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxml.exceptions import SchemaError
+from cxml.data import as_events
+from cxml.exceptions import ParameterError
 from cxml.features._base import FEEDBACK_KINDS, Prepared, prepare, window_label
 from cxml.features.customer import purchase_columns, purchase_features
 from cxml.features.engagement import (
@@ -33,9 +34,9 @@ from cxml.features.engagement import (
     feedback_columns,
     feedback_features,
 )
-from cxml.schema import Columns, parse_as_of, parse_horizon, validate_events
+from cxml.schema import Columns, parse_as_of, parse_horizon
 
-__all__ = ["DEFAULT_WINDOWS", "customer_features", "features_from_prepared", "parse_windows"]
+__all__ = ["DEFAULT_WINDOWS", "customer_features", "features_from_prepared", "features_of_trusted", "parse_windows"]
 
 DEFAULT_WINDOWS = ("30D", "90D", "365D")
 
@@ -58,7 +59,8 @@ def customer_features(
     Parameters
     ----------
     events
-        Canonical events table (:func:`cxml.load_events`).
+        Events: a canonical table, a frame with canonical column names, or a csv/parquet path
+        (normalised once by :func:`cxml.as_events`).
     as_of
         Date-like; features describe the history strictly before it.
     windows
@@ -87,7 +89,26 @@ def customer_features(
     >>> X.loc["a", ["recency_days", "n_orders", "spend_total", "ipt_mean_days"]].to_dict()
     {'recency_days': 10.0, 'n_orders': 2.0, 'spend_total': 40.0, 'ipt_mean_days': 10.0}
     """
-    validate_events(events)
+    return features_of_trusted(
+        as_events(events), as_of, windows=windows, event_types=event_types, feedback_types=feedback_types,
+        columns=columns,
+    )
+
+
+def features_of_trusted(
+    events: pd.DataFrame,
+    as_of: Any,
+    *,
+    windows: Sequence[Any] = DEFAULT_WINDOWS,
+    event_types: Sequence[str] | None = None,
+    feedback_types: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """:func:`customer_features` of an events table that is already canonical (not normalised again).
+
+    For cxml's own callers that received their events through :func:`cxml.data.as_events`; the
+    arguments and the result are those of :func:`customer_features`.
+    """
     ts = parse_as_of(as_of)
     wins = parse_windows(windows)
     event_types, feedback_types = _resolve_types(columns, event_types, feedback_types, wins)
@@ -100,11 +121,11 @@ def customer_features(
 def parse_windows(windows: Sequence[Any]) -> list[pd.Timedelta]:
     """Parse and check the look-back windows (distinct positive durations)."""
     if isinstance(windows, str) or not isinstance(windows, Sequence):
-        raise SchemaError(f"windows={windows!r} must be a sequence of durations such as ('30D', '90D')")
+        raise ParameterError(f"windows={windows!r} must be a sequence of durations such as ('30D', '90D')")
     wins = [parse_horizon(w, "windows") for w in windows]
     labels = [window_label(w) for w in wins]
     if len(set(labels)) != len(labels):
-        raise SchemaError(f"windows={list(windows)!r} repeat a duration; expected distinct windows")
+        raise ParameterError(f"windows={list(windows)!r} repeat a duration; expected distinct windows")
     return wins
 
 
@@ -173,7 +194,7 @@ def _subset(p: Prepared, mask: np.ndarray) -> Prepared:
 def _check_kinds(kinds: Sequence[str]) -> None:
     bad = [k for k in kinds if k not in FEEDBACK_KINDS]
     if bad:
-        raise SchemaError(
+        raise ParameterError(
             f"feedback_types has unknown kinds {bad!r}; expected some of {list(FEEDBACK_KINDS)}"
         )
 
@@ -188,9 +209,9 @@ def _resolve_types(
     if columns is None:
         return event_types, feedback_types
     if event_types is not None or feedback_types is not None:
-        raise SchemaError("pass either columns= or event_types=/feedback_types=, not both")
+        raise ParameterError("pass either columns= or event_types=/feedback_types=, not both")
     if isinstance(columns, str):
-        raise SchemaError(f"columns={columns!r} must be a list of column names")
+        raise ParameterError(f"columns={columns!r} must be a list of column names")
     fixed = set(purchase_columns(windows)) | {"days_since_engagement", "days_since_feedback"}
     fixed |= {"nps_promoter", "nps_detractor"}
     labels = "|".join(re.escape(window_label(w)) for w in windows)
@@ -213,7 +234,7 @@ def _resolve_types(
         else:
             unknown.append(col)
     if unknown:
-        raise SchemaError(
+        raise ParameterError(
             f"columns has {len(unknown)} names that are not customer features for windows "
             f"{[window_label(w) for w in windows]} (first: {unknown[0]!r}); expected names made by "
             "customer_features"

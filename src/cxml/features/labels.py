@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxml.data import as_events
 from cxml.features._base import Prepared, prepare
-from cxml.schema import Columns, parse_as_of, parse_horizon, validate_events
+from cxml.schema import Columns, parse_as_of, parse_horizon
 
 __all__ = ["CHURNED", "FUTURE_VALUE", "churn_labels", "future_value", "labels_from_prepared"]
 
@@ -30,7 +31,8 @@ def churn_labels(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
     Parameters
     ----------
     events
-        Canonical events table (:func:`cxml.load_events`).
+        Events: a canonical table, a frame with canonical column names, or a csv/parquet path
+        (normalised once by :func:`cxml.as_events`).
     as_of
         Date-like start of the label window; a customer exists when it has a purchase row before it.
     horizon
@@ -66,7 +68,8 @@ def future_value(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
     Parameters
     ----------
     events
-        Canonical events table (:func:`cxml.load_events`).
+        Events: a canonical table, a frame with canonical column names, or a csv/parquet path
+        (normalised once by :func:`cxml.as_events`).
     as_of
         Date-like start of the label window; a customer exists when it has a purchase row before it.
     horizon
@@ -98,7 +101,7 @@ def future_value(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
 
 
 def _labels(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.DataFrame:
-    validate_events(events)
+    events = as_events(events)
     ts = parse_as_of(as_of)
     h = parse_horizon(horizon)
     return labels_from_prepared(prepare(events, ts + h), ts, h)

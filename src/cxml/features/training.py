@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxml.exceptions import DataWarning, InsufficientDataError, LeakageError, SchemaError
+from cxml.data import as_events
+from cxml.exceptions import DataWarning, InsufficientDataError, LeakageError, ParameterError, SchemaError
 from cxml.features._base import FEEDBACK_KINDS, prepare
 from cxml.features.core import (
     DEFAULT_WINDOWS,
@@ -36,7 +37,7 @@ from cxml.features.core import (
     parse_windows,
 )
 from cxml.features.labels import CHURNED, FUTURE_VALUE, labels_from_prepared
-from cxml.schema import Columns, parse_as_of, parse_horizon, validate_events
+from cxml.schema import Columns, parse_as_of, parse_horizon
 
 __all__ = ["LABEL_COLUMNS", "check_label_coverage", "snapshot_cutoffs", "training_frame"]
 
@@ -79,7 +80,7 @@ def snapshot_cutoffs(as_of: Any, horizon: Any, n: int = 4, *, step: Any = None) 
     h = parse_horizon(horizon)
     s = h if step is None else parse_horizon(step, "step")
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise SchemaError(f"n={n!r} must be a positive number of cutoffs")
+        raise ParameterError(f"n={n!r} must be a positive number of cutoffs")
     return [ts - h - i * s for i in range(int(n) - 1, -1, -1)]
 
 
@@ -140,7 +141,7 @@ def check_label_coverage(
                     f"ends at observed_until={end}; use cutoffs <= {end - h}"
                 )
         return
-    ts = events[Columns.TIMESTAMP]
+    ts = as_events(events)[Columns.TIMESTAMP]
     if len(ts) == 0:
         raise InsufficientDataError("the events table is empty; labels need observed events")
     last_day = pd.Timestamp(ts.max()).normalize()
@@ -171,7 +172,8 @@ def training_frame(
     Parameters
     ----------
     events
-        Canonical events table.
+        Events: a canonical table, a frame with canonical column names, or a csv/parquet path
+        (normalised once by :func:`cxml.as_events`).
     cutoffs
         Snapshot dates; features use events before each, labels ``[cutoff, cutoff + horizon)``.
     horizon
@@ -215,12 +217,12 @@ def training_frame(
     [['a', Timestamp('2024-02-01 00:00:00'), 0], ['b', Timestamp('2024-02-01 00:00:00'), 1],
      ['a', Timestamp('2024-03-01 00:00:00'), 1], ['b', Timestamp('2024-03-01 00:00:00'), 0]]
     """
-    validate_events(events)
+    events = as_events(events)
     if isinstance(cutoffs, str) or not isinstance(cutoffs, Sequence) or len(cutoffs) == 0:
-        raise SchemaError(f"cutoffs={cutoffs!r} must be a non-empty list of dates")
+        raise ParameterError(f"cutoffs={cutoffs!r} must be a non-empty list of dates")
     cuts = [parse_as_of(c, "cutoffs") for c in cutoffs]
     if len(set(cuts)) != len(cuts):
-        raise SchemaError(f"cutoffs={list(cutoffs)!r} repeat a date; expected distinct cutoffs")
+        raise ParameterError(f"cutoffs={list(cutoffs)!r} repeat a date; expected distinct cutoffs")
     h = parse_horizon(horizon)
     wins = parse_windows(windows)
     check_label_coverage(events, cuts, h, observed_until=observed_until)
