@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from cxml.data import IdMap
-from cxml.exceptions import DataWarning, SchemaError
+from cxml.exceptions import DataWarning, ParameterError, SchemaError
 from cxml.schema import Columns, purchase_mask
 
 __all__ = [
@@ -37,11 +37,13 @@ def purchase_rows(events: pd.DataFrame, weight: str = COUNT) -> pd.DataFrame:
 
     Raises
     ------
+    ParameterError
+        When ``weight`` is not a str.
     SchemaError
         When ``weight`` is neither ``"count"`` nor a numeric column of ``events``.
     """
     if not isinstance(weight, str):
-        raise SchemaError(
+        raise ParameterError(
             f"weight={weight!r} is not valid; expected 'count', 'quantity', 'amount' or a column"
         )
     if weight != COUNT:
