@@ -13,6 +13,7 @@ from sklearn.base import clone
 
 import cxml
 from cxml.recommend import (
+    BUDGETS,
     ALSRecommender,
     AutoRecommender,
     BaseRecommender,
@@ -23,7 +24,6 @@ from cxml.recommend import (
     evaluate,
     temporal_split,
 )
-from cxml.recommend import BUDGETS
 from cxml.recommend.auto import CANDIDATES
 
 from .conftest import make_events

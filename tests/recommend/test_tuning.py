@@ -12,6 +12,7 @@ import pytest
 
 import cxml
 from cxml.recommend import (
+    DEFAULT_GRIDS,
     ALSRecommender,
     EASERecommender,
     ItemKNNRecommender,
@@ -19,7 +20,6 @@ from cxml.recommend import (
     evaluate,
     temporal_split,
 )
-from cxml.recommend import DEFAULT_GRIDS
 from cxml.recommend.tuning import METRICS, param_candidates, tune
 
 GRID: dict[str, list[Any]] = {"k_neighbors": [1, 3, 10], "shrinkage": [0.0, 5.0]}

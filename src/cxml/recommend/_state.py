@@ -17,10 +17,11 @@ import scipy.sparse as sp
 
 from cxml.data import IdMap
 from cxml.exceptions import BundleError, InsufficientDataError
-from cxml.recommend._matrix import decay_weights, id_map, interaction_matrix, purchase_rows
+from cxml.recommend._matrix import UNUSABLE, decay_weights, id_map, interaction_matrix, purchase_rows
 
 __all__ = [
-    "FitState", "build_state", "repeat_matrix", "restored_state", "saved_array", "saved_csr", "saved_text",
+    "FitState", "FittedStateView", "build_state", "repeat_matrix", "restored_state", "saved_array", "saved_csr",
+    "saved_text",
 ]
 
 
@@ -42,6 +43,50 @@ class FitState:
     rows: pd.DataFrame | None = None
 
 
+class FittedStateView:
+    """Read-only attributes ``user_map_`` ... ``item_popularity_`` of a recommender, from its :class:`FitState`."""
+
+    fit_state_: FitState
+
+    def _state(self) -> FitState:
+        """The fitted :class:`FitState` (a composing model returns its inner model's)."""
+        return self.fit_state_
+
+    @property
+    def user_map_(self) -> IdMap:
+        """Known customers (external id ↔ internal row)."""
+        return self._state().user_map
+
+    @property
+    def item_map_(self) -> IdMap:
+        """Known items (external id ↔ internal column)."""
+        return self._state().item_map
+
+    @property
+    def weight_(self) -> str:
+        """The ``weight`` the model was fitted with."""
+        return self._state().weight
+
+    @property
+    def reference_time_(self) -> pd.Timestamp:
+        """Time of the last training purchase."""
+        return self._state().reference_time
+
+    @property
+    def user_items_(self) -> sp.csr_matrix:
+        """Customers × items interaction weights."""
+        return self._state().user_items
+
+    @property
+    def user_repeat_(self) -> sp.csr_matrix:
+        """Customers × items recency-weighted purchase counts (the repeat signal)."""
+        return self._state().user_repeat
+
+    @property
+    def item_popularity_(self) -> np.ndarray:
+        """Distinct buying customers per item."""
+        return self._state().item_popularity
+
 def repeat_matrix(
     rows: pd.DataFrame, shape: tuple[int, int], reference: pd.Timestamp, half_life: float | None
 ) -> sp.csr_matrix:
@@ -62,9 +107,11 @@ def build_state(events: pd.DataFrame, weight: str, repeat_half_life: float | Non
     """
     rows = purchase_rows(events, weight)
     if rows.empty:
+        unusable = rows.attrs.get(UNUSABLE, 0)
         raise InsufficientDataError(
             f"events ({len(events)} rows) hold no purchase rows with an item and a positive "
-            f"{weight!r} weight; a recommender needs some"
+            f"{weight!r} weight ({unusable} purchase rows have no item_id or a missing, non-finite, negative or zero "
+            "weight); a recommender needs some"
         )
     users, u = id_map(rows["customer"])
     items, i = id_map(rows["item"])

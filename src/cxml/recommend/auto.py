@@ -116,8 +116,8 @@ class AutoRecommender(BaseRecommender):
     name = "auto"
 
     def _candidate_names(self) -> list[str]:
-        raw = self.candidates.split(",") if isinstance(self.candidates, str) else list(self.candidates)
-        names = [str(n).strip() for n in raw]
+        raw = self.candidates.split(",") if isinstance(self.candidates, str) else self.candidates
+        names = [str(n).strip() for n in raw] if isinstance(raw, list | tuple) else []
         if not names or set(names) - set(CANDIDATES) or len(set(names)) != len(names):
             raise ParameterError(f"candidates={self.candidates!r} is not valid; expected distinct names "
                                  f"among {sorted(CANDIDATES)}")

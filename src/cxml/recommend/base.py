@@ -42,19 +42,19 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from cxml._checks import check_bool, check_float, check_int
-from cxml.data import IdMap, as_events
+from cxml.data import as_events
 from cxml.exceptions import BundleError, NotFittedError
 from cxml.recommend import _persist
 from cxml.recommend._frames import as_id_array
 from cxml.recommend._matrix import COUNT
 from cxml.recommend._ranking import recommend_frame, similar_frame
-from cxml.recommend._state import FitState, build_state, restored_state
+from cxml.recommend._state import FitState, FittedStateView, build_state, restored_state
 from cxml.schema import Columns
 
 __all__ = ["BaseRecommender", "recommender_class"]
 
 
-class BaseRecommender(BaseEstimator):
+class BaseRecommender(FittedStateView, BaseEstimator):
     """Base class of all cxml recommenders (not used directly).
 
     Subclasses define keyword-only ``__init__`` parameters that include ``repeat_weight`` and
@@ -145,46 +145,6 @@ class BaseRecommender(BaseEstimator):
             self._clear_fitted()  # a failed fit must not leave a half-fitted model behind
             raise
         return self
-
-    # ------------------------------------------------------------------ the shared state, read-only
-    def _state(self) -> FitState:
-        """The fitted :class:`FitState` (a composing model returns its inner model's)."""
-        return self.fit_state_
-
-    @property
-    def user_map_(self) -> IdMap:
-        """Known customers (external id ↔ internal row)."""
-        return self._state().user_map
-
-    @property
-    def item_map_(self) -> IdMap:
-        """Known items (external id ↔ internal column)."""
-        return self._state().item_map
-
-    @property
-    def weight_(self) -> str:
-        """The ``weight`` the model was fitted with."""
-        return self._state().weight
-
-    @property
-    def reference_time_(self) -> pd.Timestamp:
-        """Time of the last training purchase."""
-        return self._state().reference_time
-
-    @property
-    def user_items_(self) -> sp.csr_matrix:
-        """Customers × items interaction weights."""
-        return self._state().user_items
-
-    @property
-    def user_repeat_(self) -> sp.csr_matrix:
-        """Customers × items recency-weighted purchase counts (the repeat signal)."""
-        return self._state().user_repeat
-
-    @property
-    def item_popularity_(self) -> np.ndarray:
-        """Distinct buying customers per item."""
-        return self._state().item_popularity
 
     def _clear_fitted(self) -> None:
         for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:

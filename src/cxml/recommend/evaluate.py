@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from cxml._checks import check_bool, check_int
 from cxml.data import IdMap, as_events
-from cxml.exceptions import InsufficientDataError
+from cxml.exceptions import InsufficientDataError, ParameterError
 from cxml.recommend.metrics import coverage, novelty, ranking_metrics
 from cxml.schema import Columns, purchase_mask
 
@@ -86,7 +86,7 @@ def evaluate(
     Raises
     ------
     ParameterError
-        When ``k`` is not an integer >= 1 or ``exclude_seen`` not a bool.
+        When ``model`` has no ``recommend``, ``k`` is not an integer >= 1 or ``exclude_seen`` not a bool.
     SchemaError
         When ``train`` or ``test`` is not an events table (a frame or a csv/parquet path).
     InsufficientDataError
@@ -103,6 +103,8 @@ def evaluate(
     >>> evaluate(PopularityRecommender().fit(train), train, test, k=1)["ndcg"]
     1.0
     """
+    if not callable(getattr(model, "recommend", None)):
+        raise ParameterError(f"model={model!r} is not valid; expected a fitted recommender")
     events = as_events(train), as_events(test)
     k = check_int("k", k, minimum=1)
     return score_model(model, prepare_evaluation(*events), k, check_bool("exclude_seen", exclude_seen))
