@@ -12,6 +12,7 @@ import pytest
 from sklearn.base import clone
 
 import cxml
+import cxml.recommend.base as base
 from cxml.recommend import (
     BUDGETS,
     ALSRecommender,
@@ -235,3 +236,21 @@ def test_blend_ranks_between_its_parts(small_events: pd.DataFrame, tmp_path: Pat
     pd.testing.assert_frame_equal(same.recommend(customers, k=6), half.recommend(customers, k=6))
     with pytest.raises(cxml.ParameterError, match="model=None"):
         BlendRecommender().fit(small_events)
+
+
+def test_each_fit_builds_the_interaction_matrix_once(small_events: pd.DataFrame,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = base.build_state
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(base, "build_state", counting)
+    BlendRecommender(model=ItemKNNRecommender(k_neighbors=5)).fit(small_events)
+    assert len(calls) == 1  # the inner model and the popularity side share the blend's state
+    calls.clear()
+    auto = AutoRecommender(candidates="popularity", blend=False).fit(small_events)
+    assert len(calls) == len(auto.leaderboard_) + 1  # one per trial on the train slice, one refit
+    assert auto.best_.user_map_ is auto.user_map_  # the winner holds the state; nothing is copied

@@ -6,12 +6,13 @@ import warnings
 from typing import Any, Self
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from cxml._checks import check_bool, check_float, check_int, check_random_state
 from cxml.exceptions import ParameterError
-from cxml.recommend._state import FitState, saved_array
+from cxml.recommend._state import saved_array
 from cxml.recommend.base import BaseRecommender
 
 __all__ = ["ALSRecommender"]
@@ -134,10 +135,10 @@ class ALSRecommender(BaseRecommender):
                 random_state=self.random_state,
             )
 
-    def _fit(self, state: FitState) -> None:
+    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
         model = self._new_implicit()
         with threadpool_limits(1, "blas"):
-            model.fit(state.user_items, show_progress=False)
+            model.fit(X, show_progress=False)
         self._implicit = model
         self.user_factors_ = np.ascontiguousarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.ascontiguousarray(model.item_factors, dtype=np.float32)

@@ -71,8 +71,8 @@ class BaseRecommender(FittedStateView, BaseEstimator):
     def _check_params(self) -> None:
         """Validate subclass parameters (raise ParameterError naming the parameter)."""
 
-    def _fit(self, state: FitState) -> None:
-        """Learn from ``state`` (``user_items`` users × items weights; ``rows`` with codes ``u, i``, ``ts``, ``w``)."""
+    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
+        """Learn from ``X`` (users × items weights); ``rows`` has codes ``u, i``, ``ts`` and ``w``."""
         raise NotImplementedError
 
     def _score_block(self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray) -> np.ndarray:
@@ -139,8 +139,9 @@ class BaseRecommender(FittedStateView, BaseEstimator):
         """Fit from a state built once (also by a composing model for its inner models)."""
         self._clear_fitted()  # a re-fit never sees what a previous fit learned
         self.fit_state_ = replace(state, rows=None)  # the rows are only needed while fitting
+        assert state.rows is not None  # a state built for fitting has its rows
         try:
-            self._fit(state)
+            self._fit(state.user_items, state.rows)
         except BaseException:
             self._clear_fitted()  # a failed fit must not leave a half-fitted model behind
             raise

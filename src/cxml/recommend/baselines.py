@@ -10,7 +10,7 @@ from cxml._checks import check_bool, check_choice, check_float, check_int
 from cxml.exceptions import MemoryBudgetError
 from cxml.recommend._matrix import decay_weights
 from cxml.recommend._persist import csr_arrays
-from cxml.recommend._state import FitState, saved_array, saved_csr
+from cxml.recommend._state import saved_array, saved_csr
 from cxml.recommend._topk import chunks
 from cxml.recommend.base import BaseRecommender
 
@@ -71,9 +71,7 @@ class PopularityRecommender(BaseRecommender):
         if self.half_life is not None:
             check_float("half_life", self.half_life, minimum=0.0, exclusive_minimum=True)
 
-    def _fit(self, state: FitState) -> None:
-        rows = state.rows
-        assert rows is not None  # a fit always has its rows
+    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
         ref = self.reference_time_.to_datetime64()
         hl = None if self.half_life is None else float(self.half_life)
         u, i, ts = rows["u"].to_numpy(), rows["i"].to_numpy(), rows["ts"].to_numpy()
@@ -143,8 +141,7 @@ class ItemKNNRecommender(BaseRecommender):
         check_float("shrinkage", self.shrinkage, minimum=0.0)
         check_bool("binary", self.binary)
 
-    def _fit(self, state: FitState) -> None:
-        X = state.user_items
+    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
         Xc = _binarised(X, bool(self.binary)).astype(np.float64).tocsc()
         gram = (Xc.T @ Xc).tocsr()
         norms = np.sqrt(np.asarray(Xc.multiply(Xc).sum(axis=0)).ravel())
@@ -219,8 +216,7 @@ class EASERecommender(BaseRecommender):
         check_float("max_memory_bytes", self.max_memory_bytes, minimum=0.0, exclusive_minimum=True)
         check_bool("binary", self.binary)
 
-    def _fit(self, state: FitState) -> None:
-        X = state.user_items
+    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
         n = X.shape[1]
         needed = n * n * 8
         if needed > self.max_memory_bytes:
