@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
-from cxml.exceptions import ParameterError
+from cxml._checks import check_choice
 from cxml.recommend._grids import BUDGETS, DEFAULT_GRIDS
 from cxml.recommend.als import ALSRecommender
 from cxml.recommend.auto import AutoRecommender
@@ -56,6 +56,4 @@ def get_recommender(name: str) -> type[BaseRecommender]:
     >>> get_recommender("popularity")().get_params()["by"]
     'customers'
     """
-    if isinstance(name, str) and name in RECOMMENDERS:
-        return RECOMMENDERS[name]
-    raise ParameterError(f"recommender {name!r} is not known; expected one of {', '.join(map(repr, RECOMMENDERS))}")
+    return RECOMMENDERS[check_choice("recommender", name, tuple(RECOMMENDERS))]
