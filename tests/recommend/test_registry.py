@@ -60,3 +60,18 @@ def test_registered_classes_fit_from_their_defaults(small_events: pd.DataFrame) 
             continue
         model = clone(cls()).fit(small_events)
         assert len(model.recommend("c0", k=2)) == 2
+
+
+def test_make_recommender_checks_names_and_values_before_any_data() -> None:
+    model = rec.make_recommender("als", {"factors": 8, "n_jobs": 1})
+    assert isinstance(model, rec.ALSRecommender) and model.factors == 8
+    with pytest.raises(cxml.ParameterError, match="'factor'.*factors"):
+        rec.make_recommender("als", {"factor": 8})
+    with pytest.raises(cxml.ParameterError, match="factors='8'"):
+        rec.make_recommender("als", {"factors": "8"})
+    with pytest.raises(cxml.ParameterError, match="budget='huge'"):
+        rec.make_recommender("auto", {"budget": "huge"})
+    with pytest.raises(cxml.ParameterError, match="k_neighbors=0"):
+        rec.BlendRecommender(model=rec.ItemKNNRecommender(k_neighbors=0)).check_params()
+    with pytest.raises(cxml.ParameterError, match="'svd'"):
+        rec.make_recommender("svd")

@@ -14,7 +14,7 @@ from cxml.recommend.base import BaseRecommender
 from cxml.recommend.baselines import EASERecommender, ItemKNNRecommender, PopularityRecommender
 from cxml.recommend.blend import BlendRecommender
 from cxml.recommend.evaluate import evaluate
-from cxml.recommend.registry import BUDGETS, DEFAULT_GRIDS, RECOMMENDERS, get_recommender
+from cxml.recommend.registry import BUDGETS, DEFAULT_GRIDS, RECOMMENDERS, get_recommender, make_recommender
 from cxml.recommend.split import temporal_split
 from cxml.recommend.tuning import TuneResult, tune
 
@@ -32,6 +32,7 @@ __all__ = [
     "TuneResult",
     "evaluate",
     "get_recommender",
+    "make_recommender",
     "temporal_split",
     "tune",
 ]

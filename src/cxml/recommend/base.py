@@ -151,6 +151,21 @@ class BaseRecommender(FittedStateView, BaseEstimator):
         for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
             delattr(self, name)
 
+    def check_params(self) -> Self:
+        """Validate the hyper-parameters without fitting (``fit`` does the same first).
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ParameterError
+            Naming the first invalid parameter, its value and what was expected.
+        """
+        self._check_all_params()
+        return self
+
     def _check_all_params(self) -> None:
         check_float("repeat_weight", self.repeat_weight, minimum=0.0, maximum=1.0)
         if self.repeat_half_life is not None:

@@ -101,6 +101,7 @@ class BlendRecommender(BaseRecommender):
         if not isinstance(self.model, BaseRecommender):
             raise ParameterError(f"model={self.model!r} is not valid; expected an unfitted recommender such as "
                                  "ALSRecommender()")
+        self.model._check_all_params()
         check_float("weight", self.weight, minimum=0.0, maximum=1.0)
         if self.popularity_half_life is not None:
             check_float("popularity_half_life", self.popularity_half_life, minimum=0.0, exclusive_minimum=True)
@@ -114,7 +115,6 @@ class BlendRecommender(BaseRecommender):
         self._clear_fitted()
         assert isinstance(self.model, BaseRecommender)  # checked by _check_params
         inner = clone(self.model)
-        inner._check_all_params()
         pop = PopularityRecommender(half_life=self.popularity_half_life)
         self._attach(inner._learn(state), pop._learn(state).item_scores_)
         return self
