@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,9 @@ import pytest
 from sklearn.base import clone
 
 import cxml
+import cxml.recommend.base as base
 from cxml.recommend import (
+    BUDGETS,
     ALSRecommender,
     AutoRecommender,
     BaseRecommender,
@@ -22,7 +25,7 @@ from cxml.recommend import (
     evaluate,
     temporal_split,
 )
-from cxml.recommend.tuning import BUDGETS, CANDIDATES
+from cxml.recommend.auto import CANDIDATES
 
 from .conftest import make_events
 
@@ -58,7 +61,7 @@ def test_leaderboard_lists_every_trial_best_first(sample_auto: AutoRecommender) 
     expected = {}
     for name in ("als", "ease", "itemknn", "popularity"):
         grid = small[name]
-        assert isinstance(grid, dict)
+        assert isinstance(grid, Mapping)
         expected[name] = math.prod(len(v) for v in grid.values())
     expected["blend"] = 3
     assert board["candidate"].value_counts().to_dict() == expected
@@ -119,7 +122,7 @@ def test_recommend_contract(small_auto: AutoRecommender, small_events: pd.DataFr
         assert grp["rank"].tolist() == [1, 2, 3, 4]
         assert grp["score"].is_monotonic_decreasing
         assert not set(grp["item_id"]) & bought(small_events, str(cust))
-    assert small_auto.n_cold_start_ == 1
+    assert recs.attrs["n_cold_start"] == 1
     cold = recs[recs.customer_id == "nobody"]["item_id"].tolist()
     assert cold == small_auto.best_.recommend(["nobody"], k=4)["item_id"].tolist()
     repeat = small_auto.recommend(["c0"], k=10, exclude_seen=False)
@@ -131,11 +134,12 @@ def test_forget_and_history(small_events: pd.DataFrame) -> None:
     cold = auto.recommend(["nobody"], k=5)["item_id"].tolist()
     auto.forget_customers(["c0"])
     assert "c0" not in auto.user_map_ and "c0" not in auto.best_.user_map_
-    assert auto.recommend(["c0"], k=5)["item_id"].tolist() == cold and auto.n_cold_start_ == 1
+    again = auto.recommend(["c0"], k=5)
+    assert again["item_id"].tolist() == cold and again.attrs["n_cold_start"] == 1
     hist = cxml.load_events(pd.DataFrame({"customer_id": ["new"] * 3, "timestamp": ["2024-03-05"] * 3,
                                           "item_id": ["b0", "b1", "b2"]}))
     after = auto.recommend(["new"], k=5, history=hist)
-    assert auto.n_cold_start_ == 0 and not set(after["item_id"]) & {"b0", "b1", "b2"}
+    assert after.attrs["n_cold_start"] == 0 and not set(after["item_id"]) & {"b0", "b1", "b2"}
 
 
 def test_deterministic_and_refit_from_scratch(small_events: pd.DataFrame,
@@ -199,7 +203,7 @@ def test_falls_back_to_popularity_without_validation_slice() -> None:
      ({"k": 0}, "k=0"), ({"blend": "yes"}, "blend='yes'")],
 )
 def test_bad_parameters(small_events: pd.DataFrame, kwargs: dict[str, object], match: str) -> None:
-    with pytest.raises(cxml.SchemaError, match=match):
+    with pytest.raises(cxml.ParameterError, match=match):
         AutoRecommender(**kwargs).fit(small_events)  # type: ignore[arg-type]
 
 
@@ -230,5 +234,23 @@ def test_blend_ranks_between_its_parts(small_events: pd.DataFrame, tmp_path: Pat
                                   half.recommend(customers + ["nobody"], k=6))
     same = BlendRecommender.from_fitted(fitted_knn, pop, 0.5)
     pd.testing.assert_frame_equal(same.recommend(customers, k=6), half.recommend(customers, k=6))
-    with pytest.raises(cxml.SchemaError, match="model=None"):
+    with pytest.raises(cxml.ParameterError, match="model=None"):
         BlendRecommender().fit(small_events)
+
+
+def test_each_fit_builds_the_interaction_matrix_once(small_events: pd.DataFrame,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = base.build_state
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(base, "build_state", counting)
+    BlendRecommender(model=ItemKNNRecommender(k_neighbors=5)).fit(small_events)
+    assert len(calls) == 1  # the inner model and the popularity side share the blend's state
+    calls.clear()
+    auto = AutoRecommender(candidates="popularity", blend=False).fit(small_events)
+    assert len(calls) == len(auto.leaderboard_) + 1  # one per trial on the train slice, one refit
+    assert auto.best_.user_map_ is auto.user_map_  # the winner holds the state; nothing is copied

@@ -35,9 +35,9 @@ def test_popularity_half_life_prefers_recent() -> None:
     # 152 days at a 30-day half-life: 3 * 0.5 ** (152 / 30)
     assert decayed.item_scores_[decayed.item_map_.to_internal(["old"])[0]] == pytest.approx(
         3 * 0.5 ** (152 / 30))
-    with pytest.raises(cxml.SchemaError, match="half_life"):
+    with pytest.raises(cxml.ParameterError, match="half_life"):
         PopularityRecommender(half_life=-1.0).fit(OLD_AND_NEW)
-    with pytest.raises(cxml.SchemaError, match="by="):
+    with pytest.raises(cxml.ParameterError, match="by="):
         PopularityRecommender(by="money").fit(OLD_AND_NEW)
 
 
@@ -74,7 +74,7 @@ def test_ease_memory_budget(small_events: pd.DataFrame) -> None:
 
 
 def test_als_wraps_fresh_implicit_and_fold_in_matches_recalculate(small_events: pd.DataFrame) -> None:
-    model = ALSRecommender(factors=6, iterations=4, random_state=3, num_threads=1).fit(small_events)
+    model = ALSRecommender(factors=6, iterations=4, random_state=3, n_jobs=1).fit(small_events)
     first = model._implicit
     model.fit(small_events)
     assert model._implicit is not first
@@ -87,15 +87,23 @@ def test_als_wraps_fresh_implicit_and_fold_in_matches_recalculate(small_events: 
 
 
 def test_als_results_do_not_depend_on_threads(small_events: pd.DataFrame) -> None:
-    one = ALSRecommender(factors=6, iterations=3, random_state=1, num_threads=1).fit(small_events)
-    two = ALSRecommender(factors=6, iterations=3, random_state=1, num_threads=2).fit(small_events)
+    one = ALSRecommender(factors=6, iterations=3, random_state=1, n_jobs=1).fit(small_events)
+    two = ALSRecommender(factors=6, iterations=3, random_state=1, n_jobs=2).fit(small_events)
     np.testing.assert_allclose(one.item_factors_, two.item_factors_, rtol=1e-5, atol=1e-6)
 
 
 def test_als_bad_params(small_events: pd.DataFrame) -> None:
-    for bad in ({"factors": 0}, {"alpha": -1.0}, {"random_state": "seed"}, {"num_threads": -2}):
-        with pytest.raises(cxml.SchemaError, match=next(iter(bad))):
+    for bad in ({"factors": 0}, {"alpha": -1.0}, {"random_state": "seed"}, {"random_state": -1},
+                {"random_state": 1.5}, {"n_jobs": 0}, {"n_jobs": -2}, {"n_jobs": "4"}, {"use_cg": "no"}):
+        with pytest.raises(cxml.ParameterError, match=next(iter(bad))):
             ALSRecommender(**bad).fit(small_events)
+
+
+def test_als_num_threads_is_a_deprecated_alias_of_n_jobs(small_events: pd.DataFrame) -> None:
+    with pytest.warns(FutureWarning, match="n_jobs"):
+        old = ALSRecommender(factors=6, iterations=3, random_state=1, num_threads=1).fit(small_events)
+    new = ALSRecommender(factors=6, iterations=3, random_state=1, n_jobs=1).fit(small_events)
+    np.testing.assert_array_equal(old.item_factors_, new.item_factors_)
 
 
 def test_no_purchases_is_insufficient() -> None:

@@ -74,9 +74,9 @@ def test_coverage_and_novelty() -> None:
 
 
 def test_bad_inputs() -> None:
-    with pytest.raises(cxml.SchemaError, match="k=0"):
+    with pytest.raises(cxml.ParameterError, match="k=0"):
         m.precision_at_k(REC, REL, 0)
-    with pytest.raises(cxml.SchemaError, match="rows"):
+    with pytest.raises(cxml.ParameterError, match="rows"):
         m.precision_at_k(REC, REL[:2], K)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -47,7 +49,27 @@ def test_by_fraction_is_quantile_of_purchase_timestamps(events: pd.DataFrame) ->
 
 @pytest.mark.parametrize("kwargs", [{}, {"test_start": "2024-01-10", "test_fraction": 0.2},
                                     {"test_fraction": 1.5}, {"test_fraction": "0.2"},
-                                    {"test_start": "not a date"}])
+                                    {"test_fraction": 0.2, "filter_unseen": "yes"}])
 def test_bad_arguments(events: pd.DataFrame, kwargs: dict[str, object]) -> None:
-    with pytest.raises(cxml.SchemaError):
+    with pytest.raises(cxml.ParameterError):
         temporal_split(events, **kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_date_is_a_cxml_error(events: pd.DataFrame) -> None:
+    with pytest.raises(cxml.CxmlError, match="test_start"):
+        temporal_split(events, test_start="not a date")
+
+
+def test_accepts_incomplete_frame_and_csv_path(events: pd.DataFrame, tmp_path: Path) -> None:
+    # plain purchase rows only: a frame without event_type / quantity means purchases
+    purchases = events[(events["event_type"] == "purchase") & ~(events["quantity"] < 0)]
+    plain = pd.DataFrame({"customer_id": purchases["customer_id"].astype(str),
+                          "timestamp": purchases["timestamp"].astype(str),
+                          "item_id": purchases["item_id"].astype(object)})
+    path = tmp_path / "events.csv"
+    plain.to_csv(path, index=False)
+    want = temporal_split(purchases, test_fraction=0.3)
+    for source in (plain, path):
+        got = temporal_split(source, test_fraction=0.3)
+        assert [len(part) for part in got] == [len(part) for part in want]
+        assert got[1].attrs == want[1].attrs

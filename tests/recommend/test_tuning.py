@@ -12,6 +12,7 @@ import pytest
 
 import cxml
 from cxml.recommend import (
+    DEFAULT_GRIDS,
     ALSRecommender,
     EASERecommender,
     ItemKNNRecommender,
@@ -19,7 +20,7 @@ from cxml.recommend import (
     evaluate,
     temporal_split,
 )
-from cxml.recommend.tuning import DEFAULT_SPACES, METRICS, param_candidates, tune
+from cxml.recommend.tuning import METRICS, param_candidates, tune
 
 GRID: dict[str, list[Any]] = {"k_neighbors": [1, 3, 10], "shrinkage": [0.0, 5.0]}
 
@@ -60,7 +61,7 @@ def test_other_metric_ranks_by_it(split: tuple[pd.DataFrame, pd.DataFrame]) -> N
 def test_deterministic_random_search(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     grid: dict[str, list[Any]] = {"factors": [4, 8], "regularization": [0.1, 1.0], "alpha": [1.0, 5.0],
                                   "iterations": [3]}
-    runs = [tune(ALSRecommender(num_threads=1), *split, grid, n_trials=3, k=5, random_state=7)
+    runs = [tune(ALSRecommender(n_jobs=1), *split, grid, n_trials=3, k=5, random_state=7)
             for _ in range(2)]
     a, b = (r.trials_.drop(columns="fit_seconds") for r in runs)
     pd.testing.assert_frame_equal(a, b)
@@ -82,10 +83,10 @@ def test_param_candidates_draws_from_the_grid() -> None:
 
 def test_default_space_when_no_grid(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     res = tune(PopularityRecommender, *split, k=5)
-    assert len(res.trials_) == len(DEFAULT_SPACES["PopularityRecommender"]["half_life"])
+    assert len(res.trials_) == len(DEFAULT_GRIDS["popularity"]["half_life"])
     drawn = tune(EASERecommender, *split, n_trials=2, k=5)
     assert len(drawn.trials_) == 2
-    assert set(drawn.trials_["l2"]) <= set(DEFAULT_SPACES["EASERecommender"]["l2"])
+    assert set(drawn.trials_["l2"]) <= set(DEFAULT_GRIDS["ease"]["l2"])
 
 
 def test_memory_budget_trial_is_recorded_not_raised(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
@@ -116,10 +117,10 @@ def test_fit_kwargs_reach_fit(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
 def test_bad_arguments(
     split: tuple[pd.DataFrame, pd.DataFrame], kwargs: dict[str, object], match: str
 ) -> None:
-    with pytest.raises(cxml.SchemaError, match=match):
+    with pytest.raises(cxml.ParameterError, match=match):
         tune(ItemKNNRecommender, *split, **kwargs)  # type: ignore[arg-type]
 
 
 def test_model_must_be_a_recommender(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    with pytest.raises(cxml.SchemaError, match="model_cls"):
+    with pytest.raises(cxml.ParameterError, match="model_cls"):
         tune(dict, *split, GRID)  # type: ignore[arg-type]

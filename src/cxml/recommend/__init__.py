@@ -14,10 +14,14 @@ from cxml.recommend.base import BaseRecommender
 from cxml.recommend.baselines import EASERecommender, ItemKNNRecommender, PopularityRecommender
 from cxml.recommend.blend import BlendRecommender
 from cxml.recommend.evaluate import evaluate
+from cxml.recommend.registry import BUDGETS, DEFAULT_GRIDS, RECOMMENDERS, get_recommender, make_recommender
 from cxml.recommend.split import temporal_split
 from cxml.recommend.tuning import TuneResult, tune
 
 __all__ = [
+    "BUDGETS",
+    "DEFAULT_GRIDS",
+    "RECOMMENDERS",
     "ALSRecommender",
     "AutoRecommender",
     "BlendRecommender",
@@ -27,6 +31,8 @@ __all__ = [
     "PopularityRecommender",
     "TuneResult",
     "evaluate",
+    "get_recommender",
+    "make_recommender",
     "temporal_split",
     "tune",
 ]

@@ -12,23 +12,38 @@ import pandas as pd
 from cxml.data import IdMap
 from cxml.data.idmap import plain_str_array
 from cxml.data.loading import to_id_strings
-from cxml.exceptions import DataWarning, SchemaError
+from cxml.exceptions import DataWarning, ParameterError
 from cxml.recommend._matrix import encode, purchase_rows
 from cxml.schema import STRING_DTYPE, Columns
 
 __all__ = ["as_id_array", "history_rows", "ranking_frame"]
 
 
-def as_id_array(ids: Iterable[Any], name: str) -> np.ndarray:
-    """Distinct ids as an object array of str, in first-appearance order."""
-    if isinstance(ids, str) or ids is None:
-        raise SchemaError(f"{name}={ids!r} is not valid; expected a list of ids, e.g. ['c1', 'c2']")
+def as_id_array(ids: Any, name: str) -> np.ndarray:
+    """Distinct ids as an object array of str, in first-appearance order.
+
+    A single ``str`` (or any other non-iterable value) is one id, so ``"C0001"`` means that
+    customer, not five characters.
+
+    Raises
+    ------
+    ParameterError
+        When ``ids`` is ``None``, holds missing ids, or cannot be read as a flat list of ids.
+    """
+    if ids is None:
+        raise ParameterError(f"{name}=None is not valid; expected an id or a list of ids, e.g. ['c1', 'c2']")
+    if isinstance(ids, str | bytes) or not isinstance(ids, Iterable):
+        ids = [ids]
     fast = plain_str_array(ids)
     if fast is not None:  # a short list of canonical string ids: no pandas round trip
         return np.array(list(dict.fromkeys(fast)), dtype=object)
-    values = pd.Series(ids if isinstance(ids, pd.Series | pd.Index | np.ndarray) else list(ids), dtype=object)
-    if values.isna().any():
-        raise SchemaError(f"{name} holds {int(values.isna().sum())} missing ids; expected ids")
+    try:
+        values = pd.Series(ids if isinstance(ids, pd.Series | pd.Index | np.ndarray) else list(ids), dtype=object)
+        missing = values.isna().to_numpy(dtype=bool)
+    except (TypeError, ValueError) as exc:  # e.g. a 2-d array: not a list of ids
+        raise ParameterError(f"{name} cannot be read as a list of ids ({exc}); expected e.g. ['c1', 'c2']") from exc
+    if missing.any():
+        raise ParameterError(f"{name} holds {int(missing.sum())} missing ids; expected ids")
     return np.asarray(pd.unique(to_id_strings(values).to_numpy(dtype=object)), dtype=object)
 
 

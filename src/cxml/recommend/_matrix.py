@@ -20,15 +20,17 @@ import pandas as pd
 import scipy.sparse as sp
 
 from cxml.data import IdMap
-from cxml.exceptions import DataWarning, SchemaError
+from cxml.exceptions import DataWarning, ParameterError, SchemaError
 from cxml.schema import Columns, purchase_mask
 
 __all__ = [
-    "COUNT", "decay_weights", "encode", "id_map", "interaction_matrix", "purchase_rows", "to_csr",
+    "COUNT", "UNUSABLE", "decay_weights", "encode", "id_map", "interaction_matrix", "purchase_rows", "to_csr",
     "with_codes",
 ]
 
 COUNT: Final = "count"
+#: Key of ``purchase_rows(...).attrs``: purchase rows left out (no item, missing or non-positive weight).
+UNUSABLE: Final = "unusable_purchase_rows"
 _DAY_NS: Final = 86_400 * 10**9
 
 
@@ -37,11 +39,13 @@ def purchase_rows(events: pd.DataFrame, weight: str = COUNT) -> pd.DataFrame:
 
     Raises
     ------
+    ParameterError
+        When ``weight`` is not a str.
     SchemaError
         When ``weight`` is neither ``"count"`` nor a numeric column of ``events``.
     """
     if not isinstance(weight, str):
-        raise SchemaError(
+        raise ParameterError(
             f"weight={weight!r} is not valid; expected 'count', 'quantity', 'amount' or a column"
         )
     if weight != COUNT:
@@ -70,7 +74,7 @@ def purchase_rows(events: pd.DataFrame, weight: str = COUNT) -> pd.DataFrame:
         )
     # ids stay in pandas' (arrow) string arrays: converting millions of them to Python objects
     # would cost more than the whole ALS fit
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "customer": rows[Columns.CUSTOMER].array[ok],
             "item": item.array[ok],
@@ -78,6 +82,8 @@ def purchase_rows(events: pd.DataFrame, weight: str = COUNT) -> pd.DataFrame:
             "w": w[ok],
         }
     )
+    out.attrs[UNUSABLE] = n_bad
+    return out
 
 
 def id_map(values: pd.Series) -> tuple[IdMap, np.ndarray]:

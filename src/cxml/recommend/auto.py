@@ -1,10 +1,10 @@
 """``AutoRecommender``: tune the candidates on the last time slice of the training events, try a
 blend of the best personal model with popularity, pick the winner by NDCG@k and refit it.
 
-It is an ordinary :class:`~cxml.recommend.BaseRecommender` subclass: recommend, similar_items,
-history fold-in, repeat blending, forget_customers and save/load behave as for every recommender,
-and ``BaseRecommender.load`` restores it (the chosen model is saved through
-:func:`cxml.recommend.blend.pack_model`, so loading needs no pickle).
+It composes its winner the way scikit-learn's ``GridSearchCV`` composes ``best_estimator_``:
+``best_`` holds the fitted state and does the work of recommend, similar_items, history fold-in,
+repeat blending and forget_customers; nothing is copied from it. save/load behave as for every
+recommender (the winner is saved through :func:`cxml.recommend.blend.pack_model`, no pickle).
 """
 
 from __future__ import annotations
@@ -12,25 +12,32 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from os import PathLike
 from typing import Any, Final, Self
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from sklearn.base import clone
 
-from cxml.exceptions import DataWarning, InsufficientDataError, SchemaError
+from cxml._checks import check_bool, check_choice, check_fraction, check_int, check_random_state
+from cxml.data import as_events
+from cxml.exceptions import BundleError, DataWarning, InsufficientDataError, ParameterError
+from cxml.recommend._grids import BUDGETS
 from cxml.recommend._matrix import COUNT
+from cxml.recommend._state import FitState, saved_text
+from cxml.recommend.als import ALSRecommender
 from cxml.recommend.base import BaseRecommender
-from cxml.recommend.baselines import EASERecommender, PopularityRecommender
-from cxml.recommend.blend import BlendRecommender, pack_model, share_base_state, swapped, unpack_model
-from cxml.recommend.evaluate import evaluate
-from cxml.recommend.split import temporal_split
-from cxml.recommend.tuning import BUDGETS, CANDIDATES, METRICS, tune
-from cxml.schema import Columns, validate_events
+from cxml.recommend.baselines import EASERecommender, ItemKNNRecommender, PopularityRecommender
+from cxml.recommend.blend import BlendRecommender, pack_model, unpack_model
+from cxml.recommend.evaluate import EvalSet, prepare_evaluation, score_model
+from cxml.recommend.split import split_at, split_cut
+from cxml.recommend.tuning import METRICS, run_trials, trial_settings
+from cxml.schema import Columns
 
 __all__ = ["AutoRecommender"]
+
+#: The models AutoRecommender can choose from, by registry name.
+CANDIDATES: Final = {cls.name: cls for cls in (ALSRecommender, EASERecommender, ItemKNNRecommender,
+                                               PopularityRecommender)}
 
 
 class AutoRecommender(BaseRecommender):
@@ -39,7 +46,7 @@ class AutoRecommender(BaseRecommender):
     ``fit(events)`` carves a validation slice from ``events`` the way PROTOCOL.md carves a test
     slice (cut at the ``1 - valid_fraction`` quantile of purchase timestamps; validation = purchases
     after the cut whose customer and item were bought before it), tunes each candidate on the
-    :data:`~cxml.recommend.tuning.BUDGETS` entry of ``budget`` (ALS: factors, regularization,
+    :data:`~cxml.recommend.BUDGETS` entry of ``budget`` (ALS: factors, regularization,
     alpha, iterations; EASE: l2, skipped when its item-item matrix would exceed its memory budget;
     item-kNN: k_neighbors, shrinkage; popularity: time decay), tries :class:`BlendRecommender` of the
     best personal model with the best popularity at weights 0.25 / 0.5 / 0.75, picks the best
@@ -106,46 +113,42 @@ class AutoRecommender(BaseRecommender):
         self.repeat_weight = repeat_weight
         self.repeat_half_life = repeat_half_life
 
+    name = "auto"
+
     def _candidate_names(self) -> list[str]:
-        raw = self.candidates.split(",") if isinstance(self.candidates, str) else list(self.candidates)
-        names = [str(n).strip() for n in raw]
+        raw = self.candidates.split(",") if isinstance(self.candidates, str) else self.candidates
+        names = [str(n).strip() for n in raw] if isinstance(raw, list | tuple) else []
         if not names or set(names) - set(CANDIDATES) or len(set(names)) != len(names):
-            raise SchemaError(f"candidates={self.candidates!r} is not valid; expected distinct names "
-                              f"among {sorted(CANDIDATES)}")
+            raise ParameterError(f"candidates={self.candidates!r} is not valid; expected distinct names "
+                                 f"among {sorted(CANDIDATES)}")
         return names
 
     def _check_params(self) -> None:
         self._candidate_names()
-        if isinstance(self.k, bool) or not isinstance(self.k, int | np.integer) or self.k < 1:
-            raise SchemaError(f"k={self.k!r} is not valid; expected an integer >= 1")
-        if self.budget not in BUDGETS:
-            raise SchemaError(f"budget={self.budget!r} is not valid; expected one of {sorted(BUDGETS)}")
-        f = self.valid_fraction
-        if isinstance(f, bool) or not isinstance(f, int | float) or not 0.0 < f < 1.0:
-            raise SchemaError(f"valid_fraction={f!r} is not valid; expected a number in (0, 1)")
-        if not isinstance(self.blend, bool):
-            raise SchemaError(f"blend={self.blend!r} is not valid; expected True or False")
-        rs = self.random_state
-        if rs is not None and (isinstance(rs, bool) or not isinstance(rs, int | np.integer)):
-            raise SchemaError(f"random_state={rs!r} is not valid; expected an int or None")
+        check_int("k", self.k, minimum=1)
+        check_choice("budget", self.budget, tuple(BUDGETS))
+        check_fraction("valid_fraction", self.valid_fraction)
+        check_bool("blend", self.blend)
+        check_random_state(self.random_state)
 
     def _template(self, name: str, n_rows: int = 0) -> BaseRecommender:
         extra: dict[str, Any] = {}
         if name == "als":
             # on small matrices implicit's thread start-up costs more than it saves (results do not
             # depend on the thread count)
-            extra = {"random_state": self.random_state, "num_threads": 1 if n_rows < _SMALL_ROWS else 0}
+            extra = {"random_state": self.random_state, "n_jobs": 1 if n_rows < _SMALL_ROWS else -1}
         return CANDIDATES[name](repeat_weight=self.repeat_weight, repeat_half_life=self.repeat_half_life,
                                 **extra)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, events: pd.DataFrame, *, weight: str = COUNT) -> Self:
+    def fit(self, events: Any, *, weight: str = COUNT) -> Self:
         """Tune the candidates on the last time slice of ``events``, then refit the winner on all of them.
 
         Parameters
         ----------
         events
-            Canonical events (:func:`cxml.load_events`); needs ``item_id``.
+            Events (a canonical frame, a frame lacking optional columns, or a csv/parquet path);
+            needs ``item_id``.
         weight
             Interaction weight, as for every recommender.
 
@@ -153,25 +156,13 @@ class AutoRecommender(BaseRecommender):
         -------
         self
         """
-        validate_events(events, require=[Columns.ITEM])
-        self._check_base_params()
-        self._check_params()
-        board, winner = self._select(events, weight)
-        # _fit only sees the matrix; names without a trailing "_" survive the re-fit wipe
-        self._winner, self._events = winner, events
-        try:
-            super().fit(events, weight=weight)
-        finally:
-            del self._winner, self._events
-        self.leaderboard_ = board
-        self.best_params_ = _describe(winner)
+        events = as_events(events, require=[Columns.ITEM])
+        self._check_all_params()
+        self._clear_fitted()
+        board, winner = self._select(events, weight)  # quiet about dirty rows: the refit reports them once
+        best = clone(winner)._fit_events(events, weight)
+        self.best_, self.leaderboard_, self.best_params_ = best, board, _describe(winner)
         return self
-
-    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)  # already reported by this fit
-            self.best_ = clone(self._winner).fit(self._events, weight=self.weight_)
-        share_base_state(self, self.best_)
 
     def _select(self, events: pd.DataFrame, weight: str) -> tuple[pd.DataFrame, BaseRecommender]:
         records: list[dict[str, Any]] = []
@@ -179,8 +170,9 @@ class AutoRecommender(BaseRecommender):
             # dirty rows would be reported by every trial; the final fit on all events reports them once
             warnings.simplefilter("ignore", DataWarning)
             try:
-                train, valid = temporal_split(events, test_fraction=float(self.valid_fraction))
-                specs = self._tune_all(train, valid, weight, records)
+                cut = split_cut(events, test_fraction=float(self.valid_fraction))
+                train, valid = split_at(events, cut)
+                specs = self._tune_all(train, prepare_evaluation(train, valid), weight, records)
             except InsufficientDataError as exc:
                 reason = str(exc)
             else:
@@ -199,7 +191,7 @@ class AutoRecommender(BaseRecommender):
         return board, specs[int(board["trial"].iloc[0])]
 
     def _tune_all(
-        self, train: pd.DataFrame, valid: pd.DataFrame, weight: str, records: list[dict[str, Any]]
+        self, train: pd.DataFrame, data: EvalSet, weight: str, records: list[dict[str, Any]]
     ) -> dict[int, BaseRecommender]:
         """Append a record per trial to ``records``; return each trial's unfitted model by trial number."""
         specs: dict[int, BaseRecommender] = {}
@@ -214,8 +206,9 @@ class AutoRecommender(BaseRecommender):
                 continue
             space = BUDGETS[self.budget][name]
             grid, n_trials = (None, space) if isinstance(space, int) else (space, None)
-            res = tune(template, train, valid, grid, n_trials, k=int(self.k),
-                       random_state=self.random_state, fit_kwargs={"weight": weight})
+            settings, fixed = trial_settings(template, grid, n_trials, self.random_state)
+            models = (clone(template).set_params(**fixed, **params) for params in settings)
+            res = run_trials(models, settings, train, weight, data, int(self.k), "ndcg")
             for row in res.trials_.to_dict("records"):
                 specs[len(records)] = clone(template).set_params(**json.loads(row["params"]))
                 records.append({"candidate": name, "model": type(template).__name__, "params": row["params"],
@@ -226,41 +219,44 @@ class AutoRecommender(BaseRecommender):
             inner = max(personal, key=lambda sm: sm[0])[1]
             pop = best["popularity"][1] if "popularity" in best else None
             if not isinstance(pop, PopularityRecommender):
-                pop = PopularityRecommender().fit(train, weight=weight)
-            for w in _BLEND_WEIGHTS:
-                start = time.perf_counter()
-                blend = BlendRecommender.from_fitted(inner, pop, w)
-                scores = evaluate(blend, train, valid, k=int(self.k))
-                specs[len(records)] = clone(blend)
-                params = {"inner": type(inner).__name__, "weight": w,
-                          "popularity_half_life": blend.popularity_half_life}
-                records.append({"candidate": "blend", "model": "BlendRecommender", "note": "",
-                                "params": json.dumps(params, sort_keys=True),
-                                **{m: scores[m] for m in (*METRICS, "n_users")},
-                                "fit_seconds": time.perf_counter() - start})
+                pop = PopularityRecommender()._fit_events(train, weight)
+            self._try_blends(inner, pop, data, specs, records)
         for i, rec in enumerate(records):
             rec["trial"] = i
         return specs
 
-    # ------------------------------------------------------------------ delegation to the winner
-    def _fallback_scores(self) -> np.ndarray:
-        return self.best_._fallback_scores()
+    def _try_blends(
+        self, inner: BaseRecommender, pop: PopularityRecommender, data: EvalSet, specs: dict[int, BaseRecommender],
+        records: list[dict[str, Any]],
+    ) -> None:
+        for w in _BLEND_WEIGHTS:
+            start = time.perf_counter()
+            blend = BlendRecommender.from_fitted(inner, pop, w)
+            scores = score_model(blend, data, int(self.k))
+            specs[len(records)] = clone(blend)
+            params = {"inner": type(inner).__name__, "weight": w, "popularity_half_life": blend.popularity_half_life}
+            records.append({"candidate": "blend", "model": "BlendRecommender", "note": "",
+                            "params": json.dumps(params, sort_keys=True),
+                            **{m: scores[m] for m in (*METRICS, "n_users")},
+                            "fit_seconds": time.perf_counter() - start})
 
-    def _score_block(self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray) -> np.ndarray:
-        return self.best_._score_block(codes, X, recalc)
+    # ------------------------------------------------------------------ composition: best_ does the work
+    def _state(self) -> FitState:
+        return self.best_._state()
 
-    def _rank_fast(
-        self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray, k: int, exclude_seen: bool,
-        cand: np.ndarray | None,
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        return self.best_._rank_fast(codes, X, recalc, k, exclude_seen, cand)
+    def _is_fitted(self) -> bool:
+        return "best_" in vars(self)
 
-    def _item_block(self, codes: np.ndarray) -> np.ndarray:
-        return self.best_._item_block(codes)
+    def _recommend(
+        self, cust: np.ndarray, k: int, exclude_seen: bool, items: np.ndarray | None, history: pd.DataFrame | None
+    ) -> pd.DataFrame:
+        return self.best_._recommend(cust, k, exclude_seen, items, history)
 
-    def _forget_rows(self, keep: np.ndarray) -> None:
-        share_base_state(self, self.best_)
-        self.best_._forget_rows(keep)
+    def _similar(self, items: np.ndarray, k: int) -> pd.DataFrame:
+        return self.best_._similar(items, k)
+
+    def _forget(self, ids: np.ndarray) -> None:
+        self.best_._forget(ids)
 
     # ------------------------------------------------------------------ persistence
     def _state_arrays(self) -> dict[str, np.ndarray]:
@@ -268,18 +264,20 @@ class AutoRecommender(BaseRecommender):
         extra = json.dumps({"best_params": self.best_params_}, sort_keys=True)
         return {"leaderboard": np.array(board), "extra": np.array(extra), **pack_model(self.best_, "best__")}
 
-    def _restore_state(self, arrays: dict[str, np.ndarray]) -> None:
-        if isinstance(self.candidates, str):  # saved as one string: JSON params hold no tuples
-            self.candidates = tuple(self.candidates.split(","))
-        self.best_ = unpack_model(arrays, "best__", self)
-        board = json.loads(str(arrays["leaderboard"].item()))
-        self.leaderboard_ = _board([dict(zip(board["columns"], row, strict=True)) for row in board["data"]])
-        self.best_params_ = json.loads(str(arrays["extra"].item()))["best_params"]
+    def _saved_params(self) -> dict[str, Any]:
+        # JSON params hold no tuples: candidates are saved as one comma-separated string
+        return {**super()._saved_params(), "candidates": ",".join(self._candidate_names())}
 
-    def save(self, path: str | PathLike[str]) -> None:
-        """Write to directory ``path``; the winner's state and the leaderboard go into ``arrays.npz``."""
-        with swapped(self, candidates=",".join(self._candidate_names())):
-            super().save(path)
+    def _restore(self, state: FitState, arrays: dict[str, np.ndarray]) -> None:
+        if isinstance(self.candidates, str):
+            self.candidates = tuple(self.candidates.split(","))
+        self.best_ = unpack_model(arrays, "best__", state)
+        try:
+            board = json.loads(saved_text(arrays, "leaderboard"))
+            self.leaderboard_ = _board([dict(zip(board["columns"], row, strict=True)) for row in board["data"]])
+            self.best_params_ = dict(json.loads(saved_text(arrays, "extra"))["best_params"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BundleError(f"saved arrays 'state__leaderboard' / 'state__extra' are malformed ({exc})") from exc
 
 
 _BLEND_WEIGHTS: Final = (0.25, 0.5, 0.75)

@@ -11,7 +11,8 @@ Semantics shared by all recommenders:
 - **Re-fitting** discards every learned attribute first: no warm start.
 - **Cold start**: customers the model does not know (and who bring no ``history``) get the
   training popularity ranking (distinct buying customers per item), restricted to ``items`` when
-  given. ``n_cold_start_`` holds how many customers of the last call were served that way.
+  given. ``recommend(...).attrs["n_cold_start"]`` says how many customers of that call were
+  served that way (``recommend`` never writes to the model, so one model can serve many threads).
 - **History fold-in** (no refit): ``recommend(..., history=events)`` adds those customers'
   purchase rows to what the model knows about them for this call only. Item-based models score
   from the combined history row; ALS solves the customer's least-squares factor against the fixed
@@ -30,47 +31,45 @@ Semantics shared by all recommenders:
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from os import PathLike
-from typing import Any, ClassVar, Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from cxml.data import IdMap
-from cxml.exceptions import BundleError, InsufficientDataError, NotFittedError, SchemaError
+from cxml._checks import check_bool, check_float, check_int
+from cxml.data import as_events
+from cxml.exceptions import BundleError, NotFittedError
 from cxml.recommend import _persist
-from cxml.recommend._frames import as_id_array, history_rows, ranking_frame
-from cxml.recommend._matrix import COUNT, decay_weights, id_map, interaction_matrix, purchase_rows, with_codes
-from cxml.recommend._topk import NO_ITEM, mask_rows, select, topk_dense
-from cxml.schema import Columns, validate_events
+from cxml.recommend._frames import as_id_array
+from cxml.recommend._matrix import COUNT
+from cxml.recommend._ranking import recommend_frame, similar_frame
+from cxml.recommend._state import FitState, FittedStateView, build_state, restored_state
+from cxml.schema import Columns
 
-__all__ = ["BaseRecommender"]
-
-logger = logging.getLogger("cxml.recommend")
+__all__ = ["BaseRecommender", "recommender_class"]
 
 
-class BaseRecommender(BaseEstimator):
+class BaseRecommender(FittedStateView, BaseEstimator):
     """Base class of all cxml recommenders (not used directly).
 
     Subclasses define keyword-only ``__init__`` parameters that include ``repeat_weight`` and
-    ``repeat_half_life`` (see the module docstring).
+    ``repeat_half_life`` (see the module docstring), and the class attribute ``name`` under which
+    :data:`cxml.recommend.RECOMMENDERS` lists them.
     """
 
-    registry: ClassVar[dict[str, type[BaseRecommender]]] = {}
+    #: Name in :data:`cxml.recommend.RECOMMENDERS` (and in the ``cxml train`` config).
+    name: str = ""
     repeat_weight: float
     repeat_half_life: float | None
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        BaseRecommender.registry[cls.__name__] = cls
-
     # ------------------------------------------------------------------ hooks for subclasses
     def _check_params(self) -> None:
-        """Validate subclass parameters (raise SchemaError naming the parameter)."""
+        """Validate subclass parameters (raise ParameterError naming the parameter)."""
 
     def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
         """Learn from ``X`` (users × items weights); ``rows`` has codes ``u, i``, ``ts`` and ``w``."""
@@ -101,16 +100,17 @@ class BaseRecommender(BaseEstimator):
         return {}
 
     def _restore_state(self, arrays: dict[str, np.ndarray]) -> None:
-        """Rebuild subclass state from :meth:`_state_arrays` output."""
+        """Rebuild subclass state from :meth:`_state_arrays` output (raise BundleError when malformed)."""
 
     # ------------------------------------------------------------------ fit
-    def fit(self, events: pd.DataFrame, *, weight: str = COUNT) -> Self:
-        """Learn from the purchase rows of a canonical events table.
+    def fit(self, events: Any, *, weight: str = COUNT) -> Self:
+        """Learn from the purchase rows of an events table.
 
         Parameters
         ----------
         events
-            Canonical events (:func:`cxml.load_events`); needs ``item_id``.
+            Events (:func:`cxml.as_events`: a canonical frame, a frame lacking optional columns, or
+            a csv/parquet path); needs ``item_id``.
         weight
             Interaction weight: ``"count"`` (purchase rows), ``"quantity"``, ``"amount"`` or
             another numeric column, summed per customer and item over purchase rows.
@@ -118,30 +118,30 @@ class BaseRecommender(BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        ParameterError
+            When a hyper-parameter is not valid.
+        SchemaError
+            When ``events`` is not an events table with item ids, or ``weight`` names no numeric column.
+        InsufficientDataError
+            When no purchase row has an item and a positive weight.
         """
-        validate_events(events, require=[Columns.ITEM])
-        self._check_base_params()
-        self._check_params()
-        rows = purchase_rows(events, weight)
-        if rows.empty:
-            raise InsufficientDataError(
-                f"events ({len(events)} rows) hold no purchase rows with an item and a positive "
-                f"{weight!r} weight; a recommender needs some"
-            )
+        return self._fit_events(as_events(events, require=[Columns.ITEM]), weight)
+
+    def _fit_events(self, events: pd.DataFrame, weight: str) -> Self:
+        """``fit`` on canonical (trusted) events."""
+        self._check_all_params()
+        return self._learn(build_state(events, weight, self.repeat_half_life))
+
+    def _learn(self, state: FitState) -> Self:
+        """Fit from a state built once (also by a composing model for its inner models)."""
         self._clear_fitted()  # a re-fit never sees what a previous fit learned
-        self.user_map_, u = id_map(rows["customer"])
-        self.item_map_, i = id_map(rows["item"])
-        rows = rows.assign(u=u, i=i)
-        shape = (len(self.user_map_), len(self.item_map_))
-        X = interaction_matrix(rows, rows["w"].to_numpy(), shape)
-        self.weight_ = weight
-        self.reference_time_ = pd.Timestamp(rows["ts"].max())
-        self.user_items_ = X
-        self.user_repeat_ = self._repeat_matrix(rows, shape, self.reference_time_)
-        self.item_popularity_ = np.diff(X.tocsc().indptr).astype(np.float64)
-        self.n_cold_start_ = 0
+        self.fit_state_ = replace(state, rows=None)  # the rows are only needed while fitting
+        assert state.rows is not None  # a state built for fitting has its rows
         try:
-            self._fit(X, rows)
+            self._fit(state.user_items, state.rows)
         except BaseException:
             self._clear_fitted()  # a failed fit must not leave a half-fitted model behind
             raise
@@ -151,153 +151,96 @@ class BaseRecommender(BaseEstimator):
         for name in [a for a in vars(self) if a.endswith("_") and not a.startswith("__")]:
             delattr(self, name)
 
-    def _check_base_params(self) -> None:
-        w = self.repeat_weight
-        if not isinstance(w, int | float) or isinstance(w, bool) or not 0.0 <= w <= 1.0:
-            raise SchemaError(f"repeat_weight={w!r} is not valid; expected a number in [0, 1]")
-        hl = self.repeat_half_life
-        if hl is not None and (not isinstance(hl, int | float) or isinstance(hl, bool) or hl <= 0):
-            raise SchemaError(f"repeat_half_life={hl!r} is not valid; expected days > 0 or None")
+    def check_params(self) -> Self:
+        """Validate the hyper-parameters without fitting (``fit`` does the same first).
 
-    def _repeat_matrix(
-        self, rows: pd.DataFrame, shape: tuple[int, int], reference: pd.Timestamp
-    ) -> sp.csr_matrix:
-        decay = decay_weights(rows["ts"].to_numpy(), reference.to_datetime64(), self.repeat_half_life)
-        return interaction_matrix(rows, decay, shape)
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ParameterError
+            Naming the first invalid parameter, its value and what was expected.
+        """
+        self._check_all_params()
+        return self
+
+    def _check_all_params(self) -> None:
+        check_float("repeat_weight", self.repeat_weight, minimum=0.0, maximum=1.0)
+        if self.repeat_half_life is not None:
+            check_float("repeat_half_life", self.repeat_half_life, minimum=0.0, exclusive_minimum=True)
+        self._check_params()
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "item_map_"):
+        if not self._is_fitted():
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(events) first")
+
+    def _is_fitted(self) -> bool:
+        return "fit_state_" in vars(self)
 
     # ------------------------------------------------------------------ recommend
     def recommend(
         self,
-        customers: Iterable[Any],
+        customers: Any,
         k: int = 10,
         exclude_seen: bool = True,
-        items: Iterable[Any] | None = None,
-        history: pd.DataFrame | None = None,
+        items: Any = None,
+        history: Any = None,
     ) -> pd.DataFrame:
         """Top-``k`` items for each customer, batched.
 
         Parameters
         ----------
         customers
-            External customer ids (duplicates are served once, in first-appearance order).
+            External customer ids (duplicates are served once, in first-appearance order); a
+            single str is one customer.
         k
-            Items per customer (fewer when fewer candidates remain).
+            Items per customer (fewer when fewer candidates remain; never more than the catalogue).
         exclude_seen
             Leave out items the customer bought (in training or ``history``).
         items
             Restrict candidates to these external item ids (ids the model does not know are ignored).
         history
-            Events of (some of) these customers to fold in without refitting (see module docstring).
+            Events of (some of) these customers to fold in without refitting (see module
+            docstring); a frame or a path, as for ``fit``.
 
         Returns
         -------
         pandas.DataFrame
-            Columns ``customer_id, item_id, score, rank`` (rank 1..k per customer).
+            Columns ``customer_id, item_id, score, rank`` (rank 1..k per customer);
+            ``attrs["n_cold_start"]`` counts the customers served the popularity ranking.
 
         Raises
         ------
         NotFittedError
             When the model is not fitted.
+        ParameterError
+            When ``k`` is not an integer >= 1, ``exclude_seen`` not a bool, or ``customers`` /
+            ``items`` is ``None`` or holds missing ids.
         SchemaError
-            When ``k`` is not an integer >= 1, ``customers`` or ``items`` is a single string, ``None``
-            or holds missing ids, or ``history`` is not a canonical events table (or lacks the
-            numeric ``weight`` column the model was fitted with).
+            When ``history`` is not an events table (or lacks the numeric ``weight`` column the
+            model was fitted with).
         """
         self._check_fitted()
-        k = _check_k(k)
+        k = self._cap_k(k)
         cust = as_id_array(customers, "customers")
-        cand = self._candidates(items)
-        codes = self.user_map_.to_internal(cust)
-        X = _rows_or_empty(self.user_items_, codes)
-        # the repeat-purchase signal only matters when bought items are blended back in
-        R = _rows_or_empty(self.user_repeat_, codes) if self._blends(exclude_seen) else None
-        recalc = np.zeros(len(cust), dtype=bool)
-        if history is not None:
-            X, R, recalc = self._fold_in(history, cust, X, R)
-        warm = (codes >= 0) | recalc
-        ids = np.full((len(cust), k), NO_ITEM, np.int64)
-        vals = np.full((len(cust), k), -np.inf, np.float32)
-        w = np.flatnonzero(warm)
-        if len(w):
-            Rw = None if R is None else R[w]
-            ids[w], vals[w] = self._rank(codes[w], X[w], Rw, recalc[w], k, bool(exclude_seen), cand)
-        cold = np.flatnonzero(~warm)
-        if len(cold):
-            pop = self._fallback_scores()[None, :] if cand is None else self._fallback_scores()[None, cand]
-            top_ids, top_vals = topk_dense(pop.astype(np.float32), k)
-            ids[cold], vals[cold] = _to_items(top_ids, cand), top_vals
-        self.n_cold_start_ = len(cold)
-        if len(cold):
-            logger.info("recommend: %d of %d customers unknown, served popularity", len(cold), len(cust))
-        return ranking_frame(cust, ids, vals, self.item_map_, Columns.CUSTOMER, Columns.ITEM)
+        seen = check_bool("exclude_seen", exclude_seen)
+        cand = None if items is None else as_id_array(items, "items")
+        hist = None if history is None else as_events(history)
+        return self._recommend(cust, k, seen, cand, hist)
 
-    def _candidates(self, items: Iterable[Any] | None) -> np.ndarray | None:
-        if items is None:
-            return None
-        codes = self.item_map_.to_internal(as_id_array(items, "items"))
-        return np.unique(codes[codes >= 0])
+    def _cap_k(self, k: Any) -> int:
+        """``k`` checked, then capped at the catalogue so nothing larger is ever allocated."""
+        return min(check_int("k", k, minimum=1), len(self.item_map_))
 
-    def _blends(self, exclude_seen: bool) -> bool:
-        return not exclude_seen and self.repeat_weight > 0
-
-    def _fold_in(
-        self, history: pd.DataFrame, cust: np.ndarray, X: sp.csr_matrix, R: sp.csr_matrix | None
-    ) -> tuple[sp.csr_matrix, sp.csr_matrix | None, np.ndarray]:
-        validate_events(history)
-        rows = history_rows(history, self.weight_, cust, self.item_map_)
-        if rows.empty:
-            return X, R, np.zeros(len(cust), dtype=bool)
-        rows = with_codes(rows, IdMap.from_unique(cust), self.item_map_)
-        shape = (len(cust), len(self.item_map_))
-        HX = interaction_matrix(rows, rows["w"].to_numpy(), shape)
-        ref = max(self.reference_time_, pd.Timestamp(rows["ts"].max()))
-        # the stored repeat signal is decayed to the fit's reference time; move it to the new one
-        recalc = np.diff(HX.indptr) > 0
-        if R is None:
-            return (X + HX).tocsr(), None, recalc
-        shift = self._repeat_decay_between(self.reference_time_, ref)
-        HR = self._repeat_matrix(rows, shape, ref)
-        return (X + HX).tocsr(), (R * shift + HR).tocsr(), recalc
-
-    def _repeat_decay_between(self, old: pd.Timestamp, new: pd.Timestamp) -> float:
-        if self.repeat_half_life is None:
-            return 1.0
-        days = (new - old) / pd.Timedelta(days=1)
-        return float(0.5 ** (days / self.repeat_half_life))
-
-    def _rank(
-        self, codes: np.ndarray, X: sp.csr_matrix, R: sp.csr_matrix | None, recalc: np.ndarray, k: int,
-        exclude_seen: bool, cand: np.ndarray | None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        blend = self._blends(exclude_seen)
-        fast = None if blend else self._rank_fast(codes, X, recalc, k, exclude_seen, cand)
-        if fast is not None:
-            ids, vals = fast
-        else:
-            Xc = X if cand is None else X[:, cand].tocsr()
-            Rc = None if R is None else (R if cand is None else R[:, cand].tocsr())
-
-            def block(sl: slice) -> np.ndarray:
-                s = np.array(self._score_block(codes[sl], X[sl], recalc[sl]), dtype=np.float64)
-                if cand is not None:
-                    s = s[:, cand]
-                if exclude_seen:
-                    mask_rows(s, Xc[sl])
-                elif blend:
-                    assert Rc is not None  # computed whenever blending
-                    s = _blend(s, Rc[sl], self.repeat_weight)
-                return s
-
-            n_cols = self.item_map_.__len__() if cand is None else len(cand)
-            ids, vals = select(block, len(codes), n_cols, k)
-        return _to_items(ids, cand), vals
+    def _recommend(
+        self, cust: np.ndarray, k: int, exclude_seen: bool, items: np.ndarray | None, history: pd.DataFrame | None
+    ) -> pd.DataFrame:
+        return recommend_frame(self, cust, k, exclude_seen, items, history)
 
     # ------------------------------------------------------------------ similar items
-    def similar_items(self, items: Iterable[Any], k: int = 10) -> pd.DataFrame:
+    def similar_items(self, items: Any, k: int = 10) -> pd.DataFrame:
         """The ``k`` items most similar to each given item (itself excluded).
 
         Items unknown to the model get the popularity ranking.
@@ -305,9 +248,10 @@ class BaseRecommender(BaseEstimator):
         Parameters
         ----------
         items
-            External item ids (duplicates are served once, in first-appearance order).
+            External item ids (duplicates are served once, in first-appearance order); a single
+            str is one item.
         k
-            Similar items per item (fewer when fewer items remain).
+            Similar items per item (fewer when fewer items remain; never more than the catalogue).
 
         Returns
         -------
@@ -318,112 +262,117 @@ class BaseRecommender(BaseEstimator):
         ------
         NotFittedError
             When the model is not fitted.
-        SchemaError
-            When ``k`` is not an integer >= 1, or ``items`` is a single string, ``None`` or holds
-            missing ids.
+        ParameterError
+            When ``k`` is not an integer >= 1, or ``items`` is ``None`` or holds missing ids.
         """
         self._check_fitted()
-        k = _check_k(k)
-        ext = as_id_array(items, "items")
-        codes = self.item_map_.to_internal(ext)
-        n = len(self.item_map_)
-        known = np.flatnonzero(codes >= 0)
+        k = self._cap_k(k)
+        return self._similar(as_id_array(items, "items"), k)
 
-        def block(sl: slice) -> np.ndarray:
-            rows = known[sl]
-            s = np.array(self._item_block(codes[rows]), dtype=np.float64)
-            s[np.arange(len(rows)), codes[rows]] = -np.inf
-            return s
-
-        ids = np.full((len(ext), k), NO_ITEM, np.int64)
-        vals = np.full((len(ext), k), -np.inf, np.float32)
-        ids[known], vals[known] = select(block, len(known), n, k)
-        unknown = np.flatnonzero(codes < 0)
-        if len(unknown):
-            top_ids, top_vals = topk_dense(self._fallback_scores()[None, :].astype(np.float32), k)
-            ids[unknown], vals[unknown] = top_ids, top_vals
-        return ranking_frame(ext, ids, vals, self.item_map_, Columns.ITEM, Columns.SIMILAR_ITEM)
+    def _similar(self, items: np.ndarray, k: int) -> pd.DataFrame:
+        return similar_frame(self, items, k)
 
     # ------------------------------------------------------------------ forget
     def forget_customers(self, customers: Iterable[Any]) -> Self:
         """Remove customers' history and per-customer state; later calls treat them as unknown.
 
         Ids the model does not know are ignored (forgetting is idempotent).
+
+        Parameters
+        ----------
+        customers
+            External customer ids; a single str is one customer.
+
+        Returns
+        -------
+        self
         """
         self._check_fitted()
-        ids = as_id_array(customers, "customers")
-        self.user_map_, keep = self.user_map_.drop(ids)
-        self.user_items_ = self.user_items_[keep].tocsr()
-        self.user_repeat_ = self.user_repeat_[keep].tocsr()
-        self._forget_rows(keep)
+        self._forget(as_id_array(customers, "customers"))
         return self
+
+    def _forget(self, ids: np.ndarray) -> None:
+        state = self.fit_state_
+        users, keep = state.user_map.drop(ids)
+        self.fit_state_ = replace(state, user_map=users, user_items=state.user_items[keep].tocsr(),
+                                  user_repeat=state.user_repeat[keep].tocsr(), rows=None)
+        self._forget_rows(keep)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | PathLike[str]) -> None:
-        """Write the fitted model to directory ``path`` (JSON + npz + parquet; no pickle)."""
+        """Write the fitted model to directory ``path`` (JSON + npz + parquet; no pickle).
+
+        Parameters
+        ----------
+        path
+            Directory to write (created when missing).
+        """
         self._check_fitted()
         arrays = {**_persist.csr_arrays("user_items", self.user_items_),
                   **_persist.csr_arrays("user_repeat", self.user_repeat_),
                   "item_popularity": self.item_popularity_,
                   **{f"state__{k}": v for k, v in self._state_arrays().items()}}
         state = {"weight": self.weight_, "reference_time": self.reference_time_.isoformat()}
-        _persist.write(path, type(self).__name__, self.get_params(deep=False), state, arrays,
+        _persist.write(path, type(self).__name__, self._saved_params(), state, arrays,
                        self.user_map_, self.item_map_)
+
+    def _saved_params(self) -> dict[str, Any]:
+        """Parameters as written to ``params.json`` (JSON-safe)."""
+        return dict(self.get_params(deep=False))
 
     @classmethod
     def load(cls, path: str | PathLike[str]) -> BaseRecommender:
-        """Load a model written by :meth:`save`; returns the saved class (a subclass of ``cls``)."""
+        """Load a model written by :meth:`save`; returns the saved class (a subclass of ``cls``).
+
+        Parameters
+        ----------
+        path
+            Directory written by :meth:`save`.
+
+        Returns
+        -------
+        BaseRecommender
+
+        Raises
+        ------
+        BundleError
+            When the directory holds no saved recommender, another class, or malformed content.
+        """
         name, params, state, arrays, user_map, item_map = _persist.read(path)
-        model_cls = BaseRecommender.registry.get(name)
+        model_cls = recommender_class(name)
         if model_cls is None or not issubclass(model_cls, cls):
             raise BundleError(f"{path} holds a {name!r} model; expected a {cls.__name__}")
-        try:
-            model = model_cls(**params)
-        except TypeError as exc:
-            raise BundleError(f"{path}: saved parameters do not fit {name} ({exc})") from exc
-        model.user_map_, model.item_map_ = user_map, item_map
-        model.weight_ = str(state["weight"])
-        model.reference_time_ = pd.Timestamp(state["reference_time"])
-        model.user_items_ = _persist.csr_from(arrays, "user_items")
-        model.user_repeat_ = _persist.csr_from(arrays, "user_repeat")
-        model.item_popularity_ = arrays["item_popularity"]
-        model.n_cold_start_ = 0
-        model._restore_state({k[len("state__"):]: v for k, v in arrays.items() if k.startswith("state__")})
+        model = model_cls._from_saved_params(params, f"{path}")
+        fit_state = restored_state(state, arrays, user_map, item_map)
+        model._restore(fit_state, {k[len("state__"):]: v for k, v in arrays.items() if k.startswith("state__")})
         return model
 
+    @classmethod
+    def _from_saved_params(cls, params: dict[str, Any], where: str) -> Self:
+        try:
+            return cls(**params)
+        except TypeError as exc:
+            raise BundleError(f"{where}: saved parameters do not fit {cls.__name__} ({exc})") from exc
 
-def _check_k(k: Any) -> int:
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise SchemaError(f"k={k!r} is not valid; expected an integer >= 1")
-    return int(k)
-
-
-def _to_items(positions: np.ndarray, cand: np.ndarray | None) -> np.ndarray:
-    """Item codes of positions into the candidate list (``NO_ITEM`` stays)."""
-    if cand is None:
-        return positions
-    if len(cand) == 0:
-        return np.full_like(positions, NO_ITEM)
-    return np.where(positions >= 0, cand[np.maximum(positions, 0)], NO_ITEM)
+    def _restore(self, state: FitState, arrays: dict[str, np.ndarray]) -> None:
+        """Become the saved model: the shared state, then the subclass arrays."""
+        self.fit_state_ = state
+        self._restore_state(arrays)
 
 
-def _rows_or_empty(m: sp.csr_matrix, codes: np.ndarray) -> sp.csr_matrix:
-    """Rows ``codes`` of ``m``; unknown codes (-1) give empty rows."""
-    known = codes >= 0
-    if known.all():
-        return m[codes].tocsr()
-    picked = m[np.where(known, codes, 0)].tocsr()
-    out = (sp.diags(known.astype(np.float32)) @ picked).tocsr()
-    out.eliminate_zeros()
-    return out
+def _all_subclasses(cls: type[BaseRecommender]) -> Iterator[type[BaseRecommender]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
 
 
-def _blend(s: np.ndarray, R: sp.csr_matrix, weight: float) -> np.ndarray:
-    lo = s.min(axis=1, keepdims=True)
-    span = s.max(axis=1, keepdims=True) - lo
-    scaled = np.divide(s - lo, span, out=np.zeros_like(s), where=span > 0)
-    r = R.toarray().astype(np.float64)
-    top = r.max(axis=1, keepdims=True)
-    r = np.divide(r, top, out=np.zeros_like(r), where=top > 0)
-    return (1.0 - weight) * scaled + weight * r
+def recommender_class(class_name: str) -> type[BaseRecommender] | None:
+    """The recommender class called ``class_name`` (as saved in a bundle), or None.
 
+    Looked up among the subclasses of :class:`BaseRecommender` that are defined (cxml's own first),
+    so a user's subclass loads like a built-in one.
+    """
+    for sub in _all_subclasses(BaseRecommender):
+        if sub.__name__ == class_name:
+            return sub
+    return None

@@ -6,8 +6,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from cxml.exceptions import MemoryBudgetError, SchemaError
+from cxml._checks import check_bool, check_choice, check_float, check_int
+from cxml.exceptions import MemoryBudgetError
 from cxml.recommend._matrix import decay_weights
+from cxml.recommend._persist import csr_arrays
+from cxml.recommend._state import saved_array, saved_csr
 from cxml.recommend._topk import chunks
 from cxml.recommend.base import BaseRecommender
 
@@ -20,13 +23,6 @@ def _binarised(X: sp.csr_matrix, binary: bool) -> sp.csr_matrix:
     out = X.copy()
     out.data = np.ones_like(out.data)
     return out
-
-
-def _positive_number(name: str, v: object, *, allow_zero: bool = False) -> None:
-    ok = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-    if not ok or not np.isfinite(float(v)) or float(v) < 0 or (float(v) == 0 and not allow_zero):  # type: ignore[arg-type]
-        expected = ">= 0" if allow_zero else "> 0"
-        raise SchemaError(f"{name}={v!r} is not valid; expected a number {expected}")
 
 
 class PopularityRecommender(BaseRecommender):
@@ -68,11 +64,12 @@ class PopularityRecommender(BaseRecommender):
         self.repeat_weight = repeat_weight
         self.repeat_half_life = repeat_half_life
 
+    name = "popularity"
+
     def _check_params(self) -> None:
-        if self.by not in ("customers", "weight"):
-            raise SchemaError(f"by={self.by!r} is not valid; expected 'customers' or 'weight'")
+        check_choice("by", self.by, ("customers", "weight"))
         if self.half_life is not None:
-            _positive_number("half_life", self.half_life)
+            check_float("half_life", self.half_life, minimum=0.0, exclusive_minimum=True)
 
     def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
         ref = self.reference_time_.to_datetime64()
@@ -102,7 +99,7 @@ class PopularityRecommender(BaseRecommender):
         return {"item_scores": self.item_scores_}
 
     def _restore_state(self, arrays: dict[str, np.ndarray]) -> None:
-        self.item_scores_ = arrays["item_scores"]
+        self.item_scores_ = saved_array(arrays, "item_scores", "f", ndim=1, shape=(len(self.item_map_),))
 
 
 class ItemKNNRecommender(BaseRecommender):
@@ -137,11 +134,12 @@ class ItemKNNRecommender(BaseRecommender):
         self.repeat_weight = repeat_weight
         self.repeat_half_life = repeat_half_life
 
+    name = "itemknn"
+
     def _check_params(self) -> None:
-        k = self.k_neighbors
-        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-            raise SchemaError(f"k_neighbors={k!r} is not valid; expected an integer >= 1")
-        _positive_number("shrinkage", self.shrinkage, allow_zero=True)
+        check_int("k_neighbors", self.k_neighbors, minimum=1)
+        check_float("shrinkage", self.shrinkage, minimum=0.0)
+        check_bool("binary", self.binary)
 
     def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
         Xc = _binarised(X, bool(self.binary)).astype(np.float64).tocsc()
@@ -170,14 +168,11 @@ class ItemKNNRecommender(BaseRecommender):
         return block
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
-        from cxml.recommend._persist import csr_arrays
-
         return csr_arrays("neighbors", self.neighbors_)
 
     def _restore_state(self, arrays: dict[str, np.ndarray]) -> None:
-        from cxml.recommend._persist import csr_from
-
-        self.neighbors_ = csr_from(arrays, "neighbors")
+        n = len(self.item_map_)
+        self.neighbors_ = saved_csr(arrays, "neighbors", (n, n))
         self._neighbors_t = self.neighbors_.T.tocsr()
 
 
@@ -214,9 +209,12 @@ class EASERecommender(BaseRecommender):
         self.repeat_weight = repeat_weight
         self.repeat_half_life = repeat_half_life
 
+    name = "ease"
+
     def _check_params(self) -> None:
-        _positive_number("l2", self.l2)
-        _positive_number("max_memory_bytes", self.max_memory_bytes)
+        check_float("l2", self.l2, minimum=0.0, exclusive_minimum=True)
+        check_float("max_memory_bytes", self.max_memory_bytes, minimum=0.0, exclusive_minimum=True)
+        check_bool("binary", self.binary)
 
     def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
         n = X.shape[1]
@@ -247,5 +245,6 @@ class EASERecommender(BaseRecommender):
         return {"item_weights": self.item_weights_}
 
     def _restore_state(self, arrays: dict[str, np.ndarray]) -> None:
-        self.item_weights_ = arrays["item_weights"]
+        n = len(self.item_map_)
+        self.item_weights_ = saved_array(arrays, "item_weights", "f", ndim=2, shape=(n, n))
 

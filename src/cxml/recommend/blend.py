@@ -1,41 +1,32 @@
-"""``BlendRecommender`` (a personal model's scores blended with popularity) and the helpers that
-let a recommender hold a fitted inner model: sharing the base state, and saving the inner model's
-class, parameters and arrays inside the parent's ``arrays.npz`` (JSON as numpy unicode, no pickle).
+"""``BlendRecommender``: a personal model's scores blended with popularity, and the helpers that
+let a recommender hold a fitted inner model: saving the inner model's class, parameters and arrays
+inside the parent's ``arrays.npz`` (JSON as numpy unicode, no pickle).
+
+A blend composes its inner model: the inner model holds the fitted state (customers, items,
+history) and the blend reads it through :meth:`BaseRecommender._state`; nothing is copied.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from os import PathLike
-from typing import Any, Final, Self
+from typing import Any, Self
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.stats import rankdata
 from sklearn.base import clone
 
-from cxml.exceptions import BundleError, DataWarning, SchemaError
-from cxml.recommend._matrix import COUNT
-from cxml.recommend.base import BaseRecommender
+from cxml._checks import check_float
+from cxml.exceptions import BundleError, ParameterError
+from cxml.recommend._state import FitState, saved_array, saved_text
+from cxml.recommend.base import BaseRecommender, recommender_class
 from cxml.recommend.baselines import PopularityRecommender
 
-__all__ = ["BlendRecommender", "pack_model", "share_base_state", "swapped", "unpack_model"]
-
-#: What ``fit`` shares with an inner model fitted on the same events (set by BaseRecommender.fit/load).
-_BASE_STATE: Final = ("user_map_", "item_map_", "weight_", "reference_time_", "user_items_",
-                      "user_repeat_", "item_popularity_", "n_cold_start_")
-
-
-def share_base_state(src: BaseRecommender, dst: BaseRecommender) -> None:
-    for name in _BASE_STATE:
-        setattr(dst, name, getattr(src, name))
+__all__ = ["BlendRecommender", "pack_model", "unpack_model"]
 
 
 def pack_model(model: BaseRecommender, prefix: str) -> dict[str, np.ndarray]:
+    """The arrays that save ``model`` (class, JSON-safe parameters and its own arrays) under ``prefix``."""
     params = {k: v for k, v in model.get_params(deep=False).items() if not isinstance(v, BaseRecommender)}
     meta = json.dumps({"class": type(model).__name__, "params": params}, sort_keys=True)
     arrays = {f"{prefix}meta": np.array(meta)}
@@ -43,29 +34,26 @@ def pack_model(model: BaseRecommender, prefix: str) -> dict[str, np.ndarray]:
     return arrays
 
 
-def unpack_model(arrays: dict[str, np.ndarray], prefix: str, parent: BaseRecommender) -> BaseRecommender:
-    meta = json.loads(str(arrays[f"{prefix}meta"].item()))
-    model_cls = BaseRecommender.registry.get(meta["class"])
-    if model_cls is None:
-        raise BundleError(f"saved inner model class {meta['class']!r} is not a known recommender")
-    model = model_cls(**meta["params"])
-    share_base_state(parent, model)
-    model._restore_state({k[len(prefix):]: v for k, v in arrays.items()
-                          if k.startswith(prefix) and k != f"{prefix}meta"})
-    return model
+def unpack_model(arrays: dict[str, np.ndarray], prefix: str, state: FitState) -> BaseRecommender:
+    """The model saved by :func:`pack_model`, restored on the shared ``state``.
 
-
-@contextmanager
-def swapped(obj: BaseRecommender, /, **values: Any) -> Iterator[None]:
-    """Temporarily replace parameters (to write JSON-safe ones through BaseRecommender.save)."""
-    old = {k: getattr(obj, k) for k in values}
-    for k, v in values.items():
-        setattr(obj, k, v)
+    Raises
+    ------
+    BundleError
+        When the meta data or one of the model's arrays is malformed (naming it).
+    """
+    key = f"{prefix}meta"
     try:
-        yield
-    finally:
-        for k, v in old.items():
-            setattr(obj, k, v)
+        meta = json.loads(saved_text(arrays, key))
+        class_name, params = str(meta["class"]), dict(meta["params"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BundleError(f"saved array {key!r} is not the JSON of an inner model ({exc})") from exc
+    model_cls = recommender_class(class_name)
+    if model_cls is None:
+        raise BundleError(f"saved inner model class {class_name!r} is not a known recommender")
+    model = model_cls._from_saved_params(params, key)
+    model._restore(state, {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix) and k != key})
+    return model
 
 
 def _percentiles(scores: np.ndarray) -> np.ndarray:
@@ -107,63 +95,40 @@ class BlendRecommender(BaseRecommender):
         self.repeat_weight = repeat_weight
         self.repeat_half_life = repeat_half_life
 
+    name = "blend"
+
     def _check_params(self) -> None:
         if not isinstance(self.model, BaseRecommender):
-            raise SchemaError(f"model={self.model!r} is not valid; expected an unfitted recommender such as "
-                              "ALSRecommender()")
-        w = self.weight
-        if isinstance(w, bool) or not isinstance(w, int | float) or not 0.0 <= w <= 1.0:
-            raise SchemaError(f"weight={w!r} is not valid; expected a number in [0, 1]")
+            raise ParameterError(f"model={self.model!r} is not valid; expected an unfitted recommender such as "
+                                 "ALSRecommender()")
+        self.model._check_all_params()
+        check_float("weight", self.weight, minimum=0.0, maximum=1.0)
+        if self.popularity_half_life is not None:
+            check_float("popularity_half_life", self.popularity_half_life, minimum=0.0, exclusive_minimum=True)
 
-    def fit(self, events: pd.DataFrame, *, weight: str = COUNT) -> Self:
-        """Fit a fresh copy of ``model`` and the popularity ranking on ``events`` (as BaseRecommender.fit).
+    def _learn(self, state: FitState) -> Self:
+        """Fit a fresh copy of ``model`` and the popularity ranking on the one ``state`` of this fit.
 
-        The fitted copy is ``model_``; ``model`` itself is not modified. The inner fits do not repeat
-        the ``DataWarning`` this fit already issued about the same rows; their errors (e.g. invalid
-        parameters of ``model``) propagate, and leave this model unfitted.
-
-        Parameters
-        ----------
-        events
-            Canonical events (:func:`cxml.load_events`); needs ``item_id``.
-        weight
-            Interaction weight of this model, the inner model and the popularity ranking (not the
-            blend ``weight`` parameter): ``"count"`` (purchase rows), ``"quantity"``, ``"amount"``
-            or another numeric column, summed per customer and item over purchase rows.
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        SchemaError
-            When ``model`` is not a recommender, the blend ``weight``, ``repeat_weight`` or
-            ``repeat_half_life`` is out of range, ``events`` is not a canonical events table with
-            item ids, or ``weight`` names no numeric column.
-        InsufficientDataError
-            When ``events`` holds no purchase row with an item and a positive weight.
+        The fitted copy is ``model_``; ``model`` itself is not modified. Errors of the inner fit (e.g.
+        invalid parameters of ``model``) propagate and leave this model unfitted.
         """
-        self._events = events  # _fit only sees the matrix; the inner models fit from the events
-        try:
-            return super().fit(events, weight=weight)
-        finally:
-            del self._events
-
-    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
-        with warnings.catch_warnings():
-            # the rows these fits would warn about were just reported by this model's own fit
-            warnings.simplefilter("ignore", DataWarning)
-            inner = clone(self.model).fit(self._events, weight=self.weight_)
-            pop = PopularityRecommender(half_life=self.popularity_half_life)
-            pop.fit(self._events, weight=self.weight_)
-        self._attach(inner, pop.item_scores_)
+        self._clear_fitted()
+        assert isinstance(self.model, BaseRecommender)  # checked by _check_params
+        inner = clone(self.model)
+        pop = PopularityRecommender(half_life=self.popularity_half_life)
+        self._attach(inner._learn(state), pop._learn(state).item_scores_)
+        return self
 
     def _attach(self, inner: BaseRecommender, popularity: np.ndarray) -> None:
         self.model_ = inner
-        share_base_state(self, inner)
         self.popularity_scores_ = np.asarray(popularity, dtype=np.float64)
         self._pop_pct = _percentiles(self.popularity_scores_)
+
+    def _state(self) -> FitState:
+        return self.model_._state()
+
+    def _is_fitted(self) -> bool:
+        return "model_" in vars(self)
 
     @classmethod
     def from_fitted(
@@ -171,9 +136,9 @@ class BlendRecommender(BaseRecommender):
     ) -> BlendRecommender:
         """Blend two models already fitted on the same events, without refitting them.
 
-        The blend shares ``model``'s fitted state (customers, items, history, repeat signal) and
-        uses ``model`` itself as its fitted ``model_`` (not a copy); its ``model`` parameter is an
-        unfitted clone. ``popularity_half_life`` comes from ``popularity``, ``repeat_weight`` and
+        The blend uses ``model`` itself as its fitted ``model_`` (not a copy), and so its fitted
+        state (customers, items, history, repeat signal); its ``model`` parameter is an unfitted
+        clone. ``popularity_half_life`` comes from ``popularity``, ``repeat_weight`` and
         ``repeat_half_life`` from ``model``.
 
         Parameters
@@ -195,7 +160,7 @@ class BlendRecommender(BaseRecommender):
         ------
         NotFittedError
             When ``model`` or ``popularity`` is not fitted.
-        SchemaError
+        ParameterError
             When the two models know different items (in a different order), or ``weight`` (or
             ``model``'s ``repeat_weight``/``repeat_half_life``) is not valid.
 
@@ -212,12 +177,10 @@ class BlendRecommender(BaseRecommender):
         model._check_fitted()
         popularity._check_fitted()
         if list(model.item_map_.external_ids) != list(popularity.item_map_.external_ids):
-            raise SchemaError("model and popularity were fitted on different items; expected the same events")
+            raise ParameterError("model and popularity were fitted on different items; expected the same events")
         blend = cls(model=clone(model), weight=weight, popularity_half_life=popularity.half_life,
                     repeat_weight=model.repeat_weight, repeat_half_life=model.repeat_half_life)
-        blend._check_base_params()
-        blend._check_params()
-        share_base_state(model, blend)
+        blend._check_all_params()
         blend._attach(model, popularity.item_scores_)
         return blend
 
@@ -232,19 +195,17 @@ class BlendRecommender(BaseRecommender):
     def _item_block(self, codes: np.ndarray) -> np.ndarray:
         return self.model_._item_block(codes)
 
-    def _forget_rows(self, keep: np.ndarray) -> None:
-        share_base_state(self, self.model_)
-        self.model_._forget_rows(keep)
+    def _forget(self, ids: np.ndarray) -> None:
+        self.model_._forget(ids)
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         return {"popularity_scores": self.popularity_scores_, **pack_model(self.model_, "model__")}
 
-    def _restore_state(self, arrays: dict[str, np.ndarray]) -> None:
-        inner = unpack_model(arrays, "model__", self)
-        self.model = clone(inner)
-        self._attach(inner, arrays["popularity_scores"])
+    def _saved_params(self) -> dict[str, Any]:
+        return {**super()._saved_params(), "model": None}  # the inner model is saved in the arrays
 
-    def save(self, path: str | PathLike[str]) -> None:
-        """Write to directory ``path``; the inner model is stored in ``arrays.npz`` (no pickle)."""
-        with swapped(self, model=None):
-            super().save(path)
+    def _restore(self, state: FitState, arrays: dict[str, np.ndarray]) -> None:
+        inner = unpack_model(arrays, "model__", state)
+        self.model = clone(inner)
+        pop = saved_array(arrays, "popularity_scores", "f", ndim=1, shape=(len(state.item_map),))
+        self._attach(inner, pop)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from cxml.data import IdMap
-from cxml.exceptions import InsufficientDataError
+from cxml._checks import check_bool, check_int
+from cxml.data import IdMap, as_events
+from cxml.exceptions import InsufficientDataError, ParameterError
 from cxml.recommend.metrics import coverage, novelty, ranking_metrics
-from cxml.schema import Columns, purchase_mask, validate_events
+from cxml.schema import Columns, purchase_mask
 
-__all__ = ["evaluate", "recommendation_matrix"]
+__all__ = ["EvalSet", "evaluate", "prepare_evaluation", "recommendation_matrix", "score_model"]
 
 
 class _Recommends(Protocol):
@@ -42,8 +44,8 @@ def recommendation_matrix(recs: pd.DataFrame, users: np.ndarray, item_map: IdMap
 
 def evaluate(
     model: _Recommends,
-    train: pd.DataFrame,
-    test: pd.DataFrame,
+    train: Any,
+    test: Any,
     k: int = 10,
     *,
     exclude_seen: bool = True,
@@ -83,8 +85,10 @@ def evaluate(
 
     Raises
     ------
+    ParameterError
+        When ``model`` has no ``recommend``, ``k`` is not an integer >= 1 or ``exclude_seen`` not a bool.
     SchemaError
-        When ``train`` or ``test`` is not a canonical events table.
+        When ``train`` or ``test`` is not an events table (a frame or a csv/parquet path).
     InsufficientDataError
         When ``train`` holds no purchase row with an item, or no test user remains after the filter.
 
@@ -99,8 +103,25 @@ def evaluate(
     >>> evaluate(PopularityRecommender().fit(train), train, test, k=1)["ndcg"]
     1.0
     """
-    validate_events(train)
-    validate_events(test)
+    if not callable(getattr(model, "recommend", None)):
+        raise ParameterError(f"model={model!r} is not valid; expected a fitted recommender")
+    events = as_events(train), as_events(test)
+    k = check_int("k", k, minimum=1)
+    return score_model(model, prepare_evaluation(*events), k, check_bool("exclude_seen", exclude_seen))
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """What :func:`evaluate` derives from ``train`` and ``test`` once (reused across tuning trials)."""
+
+    users: np.ndarray
+    item_map: IdMap
+    relevant: sp.csr_matrix
+    share: np.ndarray
+
+
+def prepare_evaluation(train: pd.DataFrame, test: pd.DataFrame) -> EvalSet:
+    """Test users, their relevant items and the train item shares, from canonical (trusted) events."""
     bought = _bought(train)
     if bought.empty:
         raise InsufficientDataError(f"train ({len(train)} rows) holds no purchase rows with an item")
@@ -113,22 +134,24 @@ def evaluate(
     target = target.loc[target["customer"].isin(pd.Index(bought["customer"].unique()))
                         & target["item"].isin(pd.Index(item_map.external_ids))].drop_duplicates()
     users = np.asarray(sorted(target["customer"].unique()), dtype=object)
-    result: dict[str, float] = {"n_users": float(len(users)), "k": float(k)}
     if len(users) == 0:
         raise InsufficientDataError(
             "no test user has a purchase of a train item and a purchase history in train; nothing to evaluate"
         )
-    recs = model.recommend(users, k=k, exclude_seen=exclude_seen)
-    rec = recommendation_matrix(recs, users, item_map, k)
     rel_rows = pd.Index(users).get_indexer(target["customer"].to_numpy())
     rel_cols = item_map.to_internal(target["item"].to_numpy())
-    relevant = sp.csr_matrix(
-        (np.ones(len(target)), (rel_rows, rel_cols)),
-        shape=(len(users), len(item_map)),
-    )
-    result.update(ranking_metrics(rec, relevant, k))
-    result["coverage"] = coverage(rec, len(item_map))
-    result["novelty"] = novelty(rec, share)
-    result["n_users"] = int(len(users))
+    relevant = sp.csr_matrix((np.ones(len(target)), (rel_rows, rel_cols)), shape=(len(users), len(item_map)))
+    return EvalSet(users=users, item_map=item_map, relevant=relevant, share=share)
+
+
+def score_model(model: _Recommends, data: EvalSet, k: int, exclude_seen: bool = True) -> dict[str, float]:
+    """The :func:`evaluate` metrics of ``model`` on a prepared :class:`EvalSet` (arguments trusted)."""
+    recs = model.recommend(data.users, k=k, exclude_seen=exclude_seen)
+    rec = recommendation_matrix(recs, data.users, data.item_map, k)
+    result: dict[str, float] = {"n_users": float(len(data.users)), "k": float(k)}
+    result.update(ranking_metrics(rec, data.relevant, k))
+    result["coverage"] = coverage(rec, len(data.item_map))
+    result["novelty"] = novelty(rec, data.share)
+    result["n_users"] = int(len(data.users))
     result["k"] = int(k)
     return result

@@ -33,7 +33,8 @@ from typing import TypeAlias
 import numpy as np
 import scipy.sparse as sp
 
-from cxml.exceptions import SchemaError
+from cxml._checks import check_int
+from cxml.exceptions import ParameterError
 
 __all__ = [
     "average_precision_at_k",
@@ -61,7 +62,7 @@ def _as_csr(relevant: Relevant, n_users: int, n_items_hint: int) -> sp.csr_matri
         indices = np.concatenate(lists) if lists else np.empty(0, np.int64)
         m = sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(lists), n_items))
     if m.shape[0] != n_users:
-        raise SchemaError(
+        raise ParameterError(
             f"relevant has {m.shape[0]} rows but recommended has {n_users}; expected one per user"
         )
     m.eliminate_zeros()
@@ -71,11 +72,13 @@ def _as_csr(relevant: Relevant, n_users: int, n_items_hint: int) -> sp.csr_matri
 
 def hits_at_k(recommended: np.ndarray, relevant: Relevant, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Boolean ``n_users × k`` hit matrix and the number of relevant items per user."""
-    rec = np.asarray(recommended, dtype=np.int64)
+    k = check_int("k", k, minimum=1)
+    try:
+        rec = np.asarray(recommended, dtype=np.int64)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"recommended cannot be read as an int array of item codes ({exc})") from exc
     if rec.ndim != 2:
-        raise SchemaError(f"recommended has shape {rec.shape}; expected (n_users, k)")
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise SchemaError(f"k={k!r} is not valid; expected an integer >= 1")
+        raise ParameterError(f"recommended has shape {rec.shape}; expected (n_users, k)")
     rec = rec[:, :k]
     if rec.shape[1] < k:
         rec = np.hstack([rec, np.full((rec.shape[0], k - rec.shape[1]), -1, np.int64)])
@@ -157,8 +160,7 @@ def hit_rate_at_k(recommended: np.ndarray, relevant: Relevant, k: int) -> np.nda
 def coverage(recommended: np.ndarray, n_items: int) -> float:
     """Distinct recommended items divided by the catalogue size ``n_items``."""
     rec = np.asarray(recommended)
-    if n_items <= 0:
-        raise SchemaError(f"n_items={n_items!r} is not valid; expected the catalogue size > 0")
+    n_items = check_int("n_items", n_items, minimum=1)
     return float(len(np.unique(rec[rec >= 0])) / n_items)
 
 

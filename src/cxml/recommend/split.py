@@ -7,10 +7,12 @@ from typing import Any
 
 import pandas as pd
 
-from cxml.exceptions import InsufficientDataError, SchemaError
-from cxml.schema import Columns, parse_as_of, purchase_mask, validate_events
+from cxml._checks import check_bool, check_fraction
+from cxml.data import as_events
+from cxml.exceptions import InsufficientDataError, ParameterError
+from cxml.schema import Columns, parse_as_of, purchase_mask
 
-__all__ = ["split_cut", "temporal_split"]
+__all__ = ["split_at", "split_cut", "temporal_split"]
 
 logger = logging.getLogger("cxml.recommend")
 
@@ -18,25 +20,25 @@ logger = logging.getLogger("cxml.recommend")
 def split_cut(
     events: pd.DataFrame, test_start: Any = None, test_fraction: float | None = None
 ) -> pd.Timestamp:
-    """The cut time: ``test_start``, or the ``1 - test_fraction`` quantile of purchase-row timestamps."""
+    """The cut time: ``test_start``, or the ``1 - test_fraction`` quantile of purchase-row timestamps.
+
+    ``events`` is canonical (trusted); the arguments are checked here.
+    """
     if (test_start is None) == (test_fraction is None):
-        raise SchemaError(
+        raise ParameterError(
             f"give exactly one of test_start (got {test_start!r}) and test_fraction (got {test_fraction!r})"
         )
     if test_start is not None:
         return parse_as_of(test_start, "test_start")
-    if not isinstance(test_fraction, int | float) or isinstance(test_fraction, bool):
-        raise SchemaError(f"test_fraction={test_fraction!r} is not valid; expected a number in (0, 1)")
-    if not 0.0 < float(test_fraction) < 1.0:
-        raise SchemaError(f"test_fraction={test_fraction!r} is not valid; expected a number in (0, 1)")
+    fraction = check_fraction("test_fraction", test_fraction)
     ts = events.loc[purchase_mask(events).to_numpy(), Columns.TIMESTAMP]
     if ts.empty:
         raise InsufficientDataError(f"events ({len(events)} rows) hold no purchase rows to split")
-    return pd.Timestamp(ts.quantile(1.0 - float(test_fraction))).as_unit("ns")
+    return pd.Timestamp(ts.quantile(1.0 - fraction)).as_unit("ns")
 
 
 def temporal_split(
-    events: pd.DataFrame,
+    events: Any,
     test_start: Any = None,
     test_fraction: float | None = None,
     *,
@@ -47,7 +49,7 @@ def temporal_split(
     Parameters
     ----------
     events
-        Canonical events table.
+        Events: a canonical frame, a frame lacking optional columns, or a csv/parquet path.
     test_start
         The cut as a date; or
     test_fraction
@@ -72,8 +74,13 @@ def temporal_split(
     >>> len(train), test["customer_id"].tolist()
     (2, ['a'])
     """
-    validate_events(events)
-    cut = split_cut(events, test_start, test_fraction)
+    events = as_events(events)
+    filter_unseen = check_bool("filter_unseen", filter_unseen)
+    return split_at(events, split_cut(events, test_start, test_fraction), filter_unseen)
+
+
+def split_at(events: pd.DataFrame, cut: pd.Timestamp, filter_unseen: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`temporal_split` of canonical (trusted) ``events`` at ``cut``."""
     before = events[Columns.TIMESTAMP].to_numpy() < cut.to_datetime64()
     train = events.loc[before]
     test = events.loc[~before & purchase_mask(events).to_numpy()]
@@ -93,4 +100,3 @@ def temporal_split(
             cut, n_after - len(test), n_after,
         )
     return train.copy(), test
-

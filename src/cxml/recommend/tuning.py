@@ -5,12 +5,8 @@ Every trial fits a fresh model on ``train`` and is scored with :func:`cxml.recom
 tune on the test period). Trials are ranked by one metric (NDCG@k by default); ties keep the trial
 order, so the result is deterministic.
 
-Default search spaces (:data:`DEFAULT_SPACES`, used when no ``param_grid`` is given):
-
-- ``ALSRecommender``: factors 16-128, regularization 0.01-30, alpha 0.5-40, iterations 10-30;
-- ``EASERecommender``: l2 from 10 to 3000;
-- ``ItemKNNRecommender``: k_neighbors 10-500, shrinkage 0-100;
-- ``PopularityRecommender``: no decay or a half-life of 7 to 180 days.
+Default search spaces: :data:`cxml.recommend.DEFAULT_GRIDS`, used when no ``param_grid`` is given,
+keyed by the recommender's registry name.
 """
 
 from __future__ import annotations
@@ -26,49 +22,19 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from cxml.exceptions import MemoryBudgetError, NotFittedError, SchemaError
-from cxml.recommend.als import ALSRecommender
+from cxml._checks import check_choice, check_int, check_random_state
+from cxml.data import as_events
+from cxml.exceptions import MemoryBudgetError, NotFittedError, ParameterError
+from cxml.recommend._grids import DEFAULT_GRIDS
+from cxml.recommend._matrix import COUNT
 from cxml.recommend.base import BaseRecommender
-from cxml.recommend.baselines import EASERecommender, ItemKNNRecommender, PopularityRecommender
-from cxml.recommend.evaluate import evaluate
+from cxml.recommend.evaluate import EvalSet, prepare_evaluation, score_model
 
-__all__ = ["BUDGETS", "CANDIDATES", "DEFAULT_SPACES", "METRICS", "TuneResult", "param_candidates", "tune"]
+__all__ = ["METRICS", "TuneResult", "param_candidates", "run_trials", "trial_settings", "tune"]
 
 #: Metrics ``tune`` can rank by (keys of :func:`cxml.recommend.evaluate`).
 METRICS: Final = ("ndcg", "recall", "precision", "map", "mrr", "hit_rate", "coverage", "novelty")
-#: Per-class search spaces (lists of values per parameter) used when ``param_grid`` is None.
-DEFAULT_SPACES: Final[dict[str, dict[str, list[Any]]]] = {
-    "ALSRecommender": {
-        "factors": [16, 32, 64, 128],
-        "regularization": [0.01, 0.1, 1.0, 10.0, 30.0],
-        "alpha": [0.5, 1.0, 5.0, 10.0, 40.0],
-        "iterations": [10, 15, 30],
-    },
-    "EASERecommender": {"l2": [10.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 3000.0]},
-    "ItemKNNRecommender": {"k_neighbors": [10, 20, 50, 100, 200, 500], "shrinkage": [0.0, 10.0, 100.0]},
-    "PopularityRecommender": {"half_life": [None, 7.0, 14.0, 30.0, 90.0, 180.0]},
-}
 _DEFAULT_TRIALS: Final = 10
-#: Candidate names of :class:`~cxml.recommend.auto.AutoRecommender`.
-CANDIDATES: Final[dict[str, type[BaseRecommender]]] = {
-    "als": ALSRecommender, "ease": EASERecommender, "itemknn": ItemKNNRecommender,
-    "popularity": PopularityRecommender,
-}
-#: AutoRecommender budgets: a grid per candidate, or a number of random draws from DEFAULT_SPACES.
-#: The small grids keep what did well on validation slices of ML-100K, Online Retail 2009 and the
-#: sample (strong regularisation and low alpha for ALS, short popularity half-lives).
-BUDGETS: Final[dict[str, dict[str, dict[str, list[Any]] | int]]] = {
-    "small": {
-        "als": {"factors": [32, 128], "regularization": [1.0, 10.0], "alpha": [1.0], "iterations": [15]},
-        "ease": {"l2": [150.0, 600.0]},
-        "itemknn": {"k_neighbors": [50, 200], "shrinkage": [0.0, 20.0]},
-        "popularity": {"half_life": [None, 7.0, 30.0]},
-    },
-    "medium": {"als": 16, "ease": {"l2": [50.0, 200.0, 500.0, 1000.0]}, "itemknn": 8,
-               "popularity": DEFAULT_SPACES["PopularityRecommender"]},
-    "large": {"als": 40, "ease": DEFAULT_SPACES["EASERecommender"], "itemknn": 18,
-              "popularity": DEFAULT_SPACES["PopularityRecommender"]},
-}
 
 
 @dataclass
@@ -115,12 +81,15 @@ def param_candidates(
     4
     """
     if not isinstance(space, Mapping) or not space:
-        raise SchemaError(f"param_grid={space!r} is not valid; expected a non-empty dict of lists")
+        raise ParameterError(f"param_grid={space!r} is not valid; expected a non-empty dict of lists")
     for name, values in space.items():
         if isinstance(values, str) or not isinstance(values, Sequence) or len(values) == 0:
-            raise SchemaError(
+            raise ParameterError(
                 f"param_grid[{name!r}]={values!r} is not valid; expected a non-empty list of values"
             )
+    if n_trials is not None:
+        n_trials = check_int("n_trials", n_trials, minimum=1)
+    random_state = check_random_state(random_state)
     names = list(space)
     grid = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*space.values())]
     if n_trials is None or n_trials >= len(grid):
@@ -129,30 +98,55 @@ def param_candidates(
     return [grid[i] for i in sorted(picked)]
 
 
-def _check(metric: str, n_trials: int | None, k: int) -> None:
-    if metric not in METRICS:
-        raise SchemaError(f"metric={metric!r} is not valid; expected one of {list(METRICS)}")
-    if n_trials is not None and (isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1):
-        raise SchemaError(f"n_trials={n_trials!r} is not valid; expected an integer >= 1 or None")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise SchemaError(f"k={k!r} is not valid; expected an integer >= 1")
-
-
 def _template(model_cls: type[BaseRecommender] | BaseRecommender) -> BaseRecommender:
     if isinstance(model_cls, BaseRecommender):
         return clone(model_cls)
     if isinstance(model_cls, type) and issubclass(model_cls, BaseRecommender):
         return model_cls()
-    raise SchemaError(
+    raise ParameterError(
         f"model_cls={model_cls!r} is not valid; expected a recommender class such as ALSRecommender "
         "or an unfitted instance"
     )
 
 
+def _weight(fit_kwargs: Mapping[str, Any] | None) -> str:
+    """The ``weight`` of ``fit_kwargs`` (the one argument ``fit`` takes besides the events)."""
+    extra = sorted(set(fit_kwargs or {}) - {"weight"})
+    if extra:
+        raise ParameterError(f"fit_kwargs names {extra}; a recommender's fit takes only 'weight'")
+    return str((fit_kwargs or {}).get("weight", COUNT))
+
+
+def trial_settings(
+    template: BaseRecommender, param_grid: Mapping[str, Sequence[Any]] | None, n_trials: int | None,
+    random_state: int | None,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The parameter settings to try, and the parameters fixed for every trial (as :func:`tune` does)."""
+    name = type(template).__name__
+    if param_grid is None:
+        if template.name not in DEFAULT_GRIDS:
+            raise ParameterError(
+                f"param_grid=None but {name} has no default search space; give param_grid "
+                f"(default spaces exist for {sorted(DEFAULT_GRIDS)})"
+            )
+        param_grid = DEFAULT_GRIDS[template.name]
+        n_trials = _DEFAULT_TRIALS if n_trials is None else n_trials
+    valid_names = template.get_params(deep=False)
+    unknown = sorted(set(param_grid) - set(valid_names))
+    if unknown:
+        raise ParameterError(
+            f"param_grid names {unknown} that {name} does not take; expected some of {sorted(valid_names)}"
+        )
+    fixed: dict[str, Any] = {}
+    if "random_state" in valid_names and "random_state" not in param_grid:
+        fixed["random_state"] = random_state
+    return param_candidates(param_grid, n_trials, random_state), fixed
+
+
 def tune(
     model_cls: type[BaseRecommender] | BaseRecommender,
-    train: pd.DataFrame,
-    valid: pd.DataFrame,
+    train: Any,
+    valid: Any,
     param_grid: Mapping[str, Sequence[Any]] | None = None,
     n_trials: int | None = None,
     *,
@@ -167,22 +161,22 @@ def tune(
     ----------
     model_cls
         A recommender class, or an unfitted instance whose other parameters are kept (e.g.
-        ``ALSRecommender(num_threads=1)``).
+        ``ALSRecommender(n_jobs=1)``).
     train, valid
-        Canonical events: every trial is fitted on ``train`` and evaluated on ``valid`` (typically
+        Events (frames or csv/parquet paths): every trial is fitted on ``train`` and evaluated on ``valid`` (typically
         ``temporal_split(train, test_fraction=0.2)``).
     param_grid
         Dict of lists; its full product is tried, unless
     n_trials
         is given: that many settings drawn at random (seeded by ``random_state``) from ``param_grid``
-        or, without one, from the class's :data:`DEFAULT_SPACES` entry. With neither, 10 settings
+        or, without one, from the model's :data:`~cxml.recommend.DEFAULT_GRIDS` entry. With neither, 10 settings
         are drawn from the default space.
     k, metric
         Ranking cutoff and the :func:`evaluate` key to maximise.
     random_state
         Seed of the draw; also given to models that take a ``random_state`` not set in the grid.
     fit_kwargs
-        Passed to every ``fit`` (e.g. ``{"weight": "quantity"}``).
+        Passed to every ``fit``: only ``{"weight": ...}`` (e.g. ``{"weight": "quantity"}``).
 
     Returns
     -------
@@ -202,43 +196,38 @@ def tune(
     >>> res.best_params_, res.best_score_
     ({'half_life': None}, 1.0)
     """
-    _check(metric, n_trials, k)
+    metric = check_choice("metric", metric, METRICS)
+    k = check_int("k", k, minimum=1)
+    random_state = check_random_state(random_state)
+    weight = _weight(fit_kwargs)
     template = _template(model_cls)
-    name = type(template).__name__
-    if param_grid is None:
-        if name not in DEFAULT_SPACES:
-            raise SchemaError(
-                f"param_grid=None but {name} has no default search space; give param_grid "
-                f"(default spaces exist for {sorted(DEFAULT_SPACES)})"
-            )
-        param_grid = DEFAULT_SPACES[name]
-        n_trials = _DEFAULT_TRIALS if n_trials is None else n_trials
-    valid_names = template.get_params(deep=False)
-    unknown = sorted(set(param_grid) - set(valid_names))
-    if unknown:
-        raise SchemaError(
-            f"param_grid names {unknown} that {name} does not take; expected some of {sorted(valid_names)}"
-        )
-    fixed: dict[str, Any] = {}
-    if "random_state" in valid_names and "random_state" not in param_grid:
-        fixed["random_state"] = random_state
-    settings = param_candidates(param_grid, n_trials, random_state)
+    settings, fixed = trial_settings(template, param_grid, n_trials, random_state)
+    train = as_events(train)
+    data = prepare_evaluation(train, as_events(valid))
+    models = (clone(template).set_params(**fixed, **params) for params in settings)
+    return run_trials(models, settings, train, weight, data, k, metric)
+
+
+def run_trials(
+    models: Any, settings: list[dict[str, Any]], train: pd.DataFrame, weight: str, data: EvalSet, k: int,
+    metric: str,
+) -> TuneResult:
+    """Fit each of ``models`` (one per setting) on canonical ``train`` and score it on ``data`` (trusted)."""
     records: list[dict[str, Any]] = []
     best: tuple[float, int, BaseRecommender] | None = None
     last_error: Exception | None = None
-    for trial, params in enumerate(settings):
-        model = clone(template).set_params(**fixed, **params)
+    for trial, (params, model) in enumerate(zip(settings, models, strict=True)):
         record: dict[str, Any] = {"trial": trial, **params, "params": json.dumps(params, sort_keys=True)}
         start = time.perf_counter()
         try:
-            model.fit(train, **dict(fit_kwargs or {}))
+            model._fit_events(train, weight)
         except MemoryBudgetError as exc:  # a setting the data cannot afford is a result, not a crash
             last_error = exc
             records.append({**record, **dict.fromkeys(METRICS, np.nan), "fit_seconds": np.nan,
                             "error": f"{type(exc).__name__}: {exc}"})
             continue
         fit_seconds = time.perf_counter() - start
-        scores = evaluate(model, train, valid, k=k)
+        scores = score_model(model, data, k)
         records.append({**record, **{m: float(scores[m]) for m in METRICS},
                         "n_users": int(scores["n_users"]), "fit_seconds": fit_seconds, "error": ""})
         score = float(scores[metric])
@@ -248,9 +237,8 @@ def tune(
         raise last_error if last_error is not None else NotFittedError("no trial could be fitted")
     trials = pd.DataFrame.from_records(records)
     trials = trials.sort_values([metric, "trial"], ascending=[False, True], na_position="last", kind="stable")
-    trials = trials.reset_index(drop=True)
     return TuneResult(
-        trials_=trials,
+        trials_=trials.reset_index(drop=True),
         best_params_=dict(settings[best[1]]),
         best_score_=best[0],
         best_estimator_=best[2],

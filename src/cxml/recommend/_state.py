@@ -1,0 +1,201 @@
+"""What every recommender learns from the events the same way (internal).
+
+:class:`FitState` is built once per ``fit`` from the purchase rows (ids, the customer × item
+interaction matrix, the repeat-purchase signal, popularity) and handed to the model's ``_fit``.
+A recommender that composes others (:class:`~cxml.recommend.BlendRecommender`) gives its inner
+models the same state instead of building it again; loading a bundle rebuilds it from the arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from cxml.data import IdMap
+from cxml.exceptions import BundleError, InsufficientDataError
+from cxml.recommend._matrix import UNUSABLE, decay_weights, id_map, interaction_matrix, purchase_rows
+
+__all__ = [
+    "FitState", "FittedStateView", "build_state", "repeat_matrix", "restored_state", "saved_array", "saved_csr",
+    "saved_text",
+]
+
+
+@dataclass(frozen=True)
+class FitState:
+    """The shared learned state of a recommender (attributes ``user_map_`` ... ``item_popularity_``).
+
+    ``rows`` holds the purchase rows with internal codes ``u, i``, timestamps ``ts`` and weights
+    ``w``; it is ``None`` for a state restored from a bundle.
+    """
+
+    user_map: IdMap
+    item_map: IdMap
+    weight: str
+    reference_time: pd.Timestamp
+    user_items: sp.csr_matrix
+    user_repeat: sp.csr_matrix
+    item_popularity: np.ndarray
+    rows: pd.DataFrame | None = None
+
+
+class FittedStateView:
+    """Read-only attributes ``user_map_`` ... ``item_popularity_`` of a recommender, from its :class:`FitState`."""
+
+    fit_state_: FitState
+
+    def _state(self) -> FitState:
+        """The fitted :class:`FitState` (a composing model returns its inner model's)."""
+        return self.fit_state_
+
+    @property
+    def user_map_(self) -> IdMap:
+        """Known customers (external id ↔ internal row)."""
+        return self._state().user_map
+
+    @property
+    def item_map_(self) -> IdMap:
+        """Known items (external id ↔ internal column)."""
+        return self._state().item_map
+
+    @property
+    def weight_(self) -> str:
+        """The ``weight`` the model was fitted with."""
+        return self._state().weight
+
+    @property
+    def reference_time_(self) -> pd.Timestamp:
+        """Time of the last training purchase."""
+        return self._state().reference_time
+
+    @property
+    def user_items_(self) -> sp.csr_matrix:
+        """Customers × items interaction weights."""
+        return self._state().user_items
+
+    @property
+    def user_repeat_(self) -> sp.csr_matrix:
+        """Customers × items recency-weighted purchase counts (the repeat signal)."""
+        return self._state().user_repeat
+
+    @property
+    def item_popularity_(self) -> np.ndarray:
+        """Distinct buying customers per item."""
+        return self._state().item_popularity
+
+def repeat_matrix(
+    rows: pd.DataFrame, shape: tuple[int, int], reference: pd.Timestamp, half_life: float | None
+) -> sp.csr_matrix:
+    """Recency-weighted purchase counts per customer and item (half-life in days, None = counts)."""
+    decay = decay_weights(rows["ts"].to_numpy(), reference.to_datetime64(), half_life)
+    return interaction_matrix(rows, decay, shape)
+
+
+def build_state(events: pd.DataFrame, weight: str, repeat_half_life: float | None) -> FitState:
+    """Build the state from canonical (trusted) events; the interaction matrix is built here only.
+
+    Raises
+    ------
+    SchemaError
+        When ``weight`` is neither ``"count"`` nor a numeric column of ``events``.
+    InsufficientDataError
+        When no purchase row has an item and a positive weight.
+    """
+    rows = purchase_rows(events, weight)
+    if rows.empty:
+        unusable = rows.attrs.get(UNUSABLE, 0)
+        raise InsufficientDataError(
+            f"events ({len(events)} rows) hold no purchase rows with an item and a positive "
+            f"{weight!r} weight ({unusable} purchase rows have no item_id or a missing, non-finite, negative or zero "
+            "weight); a recommender needs some"
+        )
+    users, u = id_map(rows["customer"])
+    items, i = id_map(rows["item"])
+    rows = rows.assign(u=u, i=i)
+    shape = (len(users), len(items))
+    X = interaction_matrix(rows, rows["w"].to_numpy(), shape)
+    reference = pd.Timestamp(rows["ts"].max())
+    return FitState(
+        user_map=users,
+        item_map=items,
+        weight=weight,
+        reference_time=reference,
+        user_items=X,
+        user_repeat=repeat_matrix(rows, shape, reference, repeat_half_life),
+        item_popularity=np.diff(X.tocsc().indptr).astype(np.float64),
+        rows=rows,
+    )
+
+
+# ---------------------------------------------------------------------- restoring from a bundle
+_KINDS = {"f": "floating-point", "i": "integer", "U": "text"}
+
+
+def saved_array(
+    arrays: dict[str, np.ndarray], key: str, kind: str, *, ndim: int, shape: tuple[int | None, ...] | None = None
+) -> np.ndarray:
+    """``arrays[key]`` checked for presence, dtype kind (``"f"``, ``"i"`` or ``"U"``), ``ndim`` and ``shape``.
+
+    ``shape`` entries that are ``None`` are not checked; float arrays must be finite.
+
+    Raises
+    ------
+    BundleError
+        Naming the array and what was expected.
+    """
+    if key not in arrays:
+        raise BundleError(f"saved array {key!r} is missing from arrays.npz")
+    a = arrays[key]
+    ok_kind = a.dtype.kind == kind or (kind == "i" and a.dtype.kind == "u") or (kind == "f" and a.dtype.kind in "iu")
+    if not ok_kind or a.ndim != ndim:
+        raise BundleError(f"saved array {key!r} has dtype {a.dtype} and {a.ndim} dimensions; expected "
+                          f"{_KINDS[kind]} values in {ndim} dimensions")
+    if shape is not None and any(want is not None and got != want for got, want in zip(a.shape, shape, strict=True)):
+        expected = tuple("any" if s is None else s for s in shape)
+        raise BundleError(f"saved array {key!r} has shape {a.shape}; expected {expected}")
+    if kind == "f" and not np.isfinite(a).all():
+        raise BundleError(f"saved array {key!r} holds {int((~np.isfinite(a)).sum())} non-finite values")
+    return a
+
+
+def saved_text(arrays: dict[str, np.ndarray], key: str) -> str:
+    """A JSON text saved as a 0-d unicode array."""
+    return str(saved_array(arrays, key, "U", ndim=0).item())
+
+
+def saved_csr(arrays: dict[str, np.ndarray], prefix: str, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A CSR matrix saved with ``_persist.csr_arrays``, checked against ``shape`` and its own structure."""
+    n_rows, n_cols = shape
+    indptr = saved_array(arrays, f"{prefix}__indptr", "i", ndim=1, shape=(n_rows + 1,))
+    indices = saved_array(arrays, f"{prefix}__indices", "i", ndim=1)
+    data = saved_array(arrays, f"{prefix}__data", "f", ndim=1, shape=(len(indices),))
+    saved_shape = saved_array(arrays, f"{prefix}__shape", "i", ndim=1, shape=(2,))
+    if tuple(int(x) for x in saved_shape) != (n_rows, n_cols):
+        raise BundleError(f"saved array '{prefix}__shape' is {tuple(saved_shape)}; expected {(n_rows, n_cols)}")
+    if indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
+        raise BundleError(f"saved array '{prefix}__indptr' is not a valid CSR row pointer for {len(indices)} entries")
+    if len(indices) and (indices.min() < 0 or indices.max() >= n_cols):
+        raise BundleError(f"saved array '{prefix}__indices' holds column indices outside [0, {n_cols})")
+    return sp.csr_matrix((data.astype(np.float32), indices, indptr), shape=(n_rows, n_cols))
+
+
+def restored_state(state: dict[str, Any], arrays: dict[str, np.ndarray], user_map: IdMap, item_map: IdMap) -> FitState:
+    """The :class:`FitState` of a saved model, every array checked (BundleError naming the bad one)."""
+    shape = (len(user_map), len(item_map))
+    try:
+        weight, reference = str(state["weight"]), pd.Timestamp(state["reference_time"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"saved state {state!r} lacks a valid 'weight' and 'reference_time' ({exc})") from exc
+    return FitState(
+        user_map=user_map,
+        item_map=item_map,
+        weight=weight,
+        reference_time=reference,
+        user_items=saved_csr(arrays, "user_items", shape),
+        user_repeat=saved_csr(arrays, "user_repeat", shape),
+        item_popularity=saved_array(arrays, "item_popularity", "f", ndim=1, shape=(len(item_map),)),
+    )
