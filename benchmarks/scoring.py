@@ -295,7 +295,8 @@ def latency_benchmark(n_items: int, n_customers: int, calls: int, work: Path) ->
         return top[np.argsort(-s[top])]
 
     def implicit_topk(u: int) -> Any:
-        return topk(V, U[u:u + 1], K, filter_query_items=X[u], num_threads=int(rec.num_threads))
+        return topk(V, U[u:u + 1], K, filter_query_items=X[u],
+                    num_threads=0 if rec.n_jobs == -1 else int(rec.n_jobs))
 
     same = [customer] * (calls + warm)
     rotating = [str(c) for c in rng.choice(known, calls + warm)]
