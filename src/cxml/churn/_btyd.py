@@ -3,8 +3,7 @@
 A subclass names its parameters and gives its per-customer log-likelihood (with gradient) and, per
 fit, its data and start point; the base stores the keyword-only settings, checks them, runs the
 penalised maximum-likelihood fit from two starts (:func:`~cxml.churn._optim.minimize_log_params`),
-clears an earlier fit,
-accepts known parameters and refuses to score before either.
+clears an earlier fit, accepts known parameters and refuses to score before either.
 """
 
 from __future__ import annotations

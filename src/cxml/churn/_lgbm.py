@@ -18,7 +18,7 @@ Examples
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,8 @@ __all__ = [
     "LGBM_DEFAULTS",
     "MIN_SNAPSHOT_CUSTOMERS",
     "align_features",
+    "customer_index",
+    "finite_baselines",
     "check_reaches",
     "lgbm_params",
     "plan_cutoffs",
@@ -251,3 +253,28 @@ def split_by_customer(
 def align_features(frame: pd.DataFrame, feature_names: Sequence[str]) -> pd.DataFrame:
     """``frame`` with exactly ``feature_names`` as float64 columns: missing ones NaN, extra dropped."""
     return frame.reindex(columns=list(feature_names)).astype(np.float64)
+
+
+def finite_baselines(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The baseline scores that are finite for every customer; the others are left out with a
+    :class:`~cxml.DataWarning` (a BG/NBD that could not be fitted at the validation cutoff gives
+    NaN or infinite scores, and a metric on those would compare with nothing real)."""
+    kept: dict[str, np.ndarray] = {}
+    for name, values in scores.items():
+        bad = int((~np.isfinite(values)).sum())
+        if bad:
+            warnings.warn(f"validation baseline {name!r} left out: {bad} of {len(values)} customers have no "
+                          "finite score (BG/NBD could not be fitted at the validation cutoff)",
+                          DataWarning, stacklevel=4)
+        else:
+            kept[name] = values
+    return kept
+
+
+def customer_index(customers: Any) -> pd.Index:
+    """Customer ids as a str Index; a single str (or other scalar id) is ONE customer."""
+    if isinstance(customers, str | bytes | int | np.integer):
+        customers = [customers]
+    if not isinstance(customers, Iterable) or isinstance(customers, dict):
+        raise ParameterError(f"customers={customers!r} must be a customer id or a list of ids")
+    return pd.Index([str(c) for c in customers])

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cxml.exceptions import BundleError
+from cxml.schema import parse_horizon
 
 _M = TypeVar("_M")
 
@@ -28,6 +29,7 @@ __all__ = [
     "load_arrays",
     "read_json",
     "restore",
+    "save_model",
     "write_json",
 ]
 
@@ -151,3 +153,26 @@ def restore(cls: type[_M], root: Path) -> _M:
         )
     model._load_extra(root)
     return model
+
+
+def save_model(model: Any, root: Path) -> Path:
+    """Write a fitted SnapshotModel to directory ``root`` (see its ``save``); returns ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    model.booster_.save_model(str(root / "model.txt"))
+    meta = {
+        "class": type(model).__name__,
+        "format_version": FORMAT_VERSION,
+        "params": {**model.get_params(), "windows": list(model.windows)},
+        "as_of": model.as_of_.isoformat(),
+        "horizon": str(parse_horizon(model.horizon)),
+        "feature_names": list(model.feature_names_),
+        "best_iteration": model.best_iteration_,
+        "training_cutoffs": [c.isoformat() for c in model.training_cutoffs_],
+        "n_training_rows": model.n_training_rows_,
+        "validation": model.validation_,
+        "btyd_params": model.btyd_params_,
+        "metrics": model.metrics_,
+    }
+    write_json(root / "params.json", meta)
+    model._save_extra(root)
+    return root

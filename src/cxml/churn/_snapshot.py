@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import inspect
 import os
-import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -28,43 +27,19 @@ from cxml.churn._docs import fill_doc
 from cxml.churn._hybrid import BTYD_COLUMNS, BTYD_TIME_UNIT, BTYDParams, fit_btyd
 from cxml.churn.summary import purchase_rows, summary_at
 from cxml.data import as_events
-from cxml.exceptions import DataWarning, InsufficientDataError, NotFittedError, ParameterError
+from cxml.exceptions import InsufficientDataError, NotFittedError
 from cxml.features import CHURNED, DEFAULT_WINDOWS
 from cxml.features._base import prepare
 from cxml.features.core import _resolve_types, features_from_prepared, parse_windows
 from cxml.schema import Columns, parse_as_of, parse_horizon
 
-__all__ = ["SnapshotModel", "customer_index", "finite_baselines"]
-
-
-def finite_baselines(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The baseline scores that are finite for every customer; the others are left out with a
-    :class:`~cxml.DataWarning` (a BG/NBD that could not be fitted at the validation cutoff gives
-    NaN or infinite scores, and a metric on those would compare with nothing real)."""
-    kept: dict[str, np.ndarray] = {}
-    for name, values in scores.items():
-        bad = int((~np.isfinite(values)).sum())
-        if bad:
-            warnings.warn(f"validation baseline {name!r} left out: {bad} of {len(values)} customers have no "
-                          "finite score (BG/NBD could not be fitted at the validation cutoff)",
-                          DataWarning, stacklevel=4)
-        else:
-            kept[name] = values
-    return kept
-
-
-def customer_index(customers: Any) -> pd.Index:
-    """Customer ids as a str Index; a single str (or other scalar id) is ONE customer."""
-    if isinstance(customers, str | bytes | int | np.integer):
-        customers = [customers]
-    if not isinstance(customers, Iterable) or isinstance(customers, dict):
-        raise ParameterError(f"customers={customers!r} must be a customer id or a list of ids")
-    return pd.Index([str(c) for c in customers])
+__all__ = ["SnapshotModel"]
 
 
 class SnapshotModel(BaseEstimator):
     """Fit/predict/save scaffolding shared by :class:`ChurnModel` and ``CLTVModel``."""
 
+    _output_column: ClassVar[str] = Columns.CHURN_PROBABILITY
     _target: ClassVar[str] = CHURNED
     _both_classes: ClassVar[bool] = True
     _prior_column: ClassVar[str] = ""
@@ -308,8 +283,46 @@ class SnapshotModel(BaseEstimator):
             X = _lgbm.hybrid_features(X, purchase_rows(events), ts, parse_horizon(self.horizon), self.btyd_params_)
         return _lgbm.align_features(X, self.feature_names_)
 
+    @fill_doc
+    def predict(self, events: Any, as_of: Any) -> pd.DataFrame:
+        """The forecast of every customer existing at ``as_of``, from the events before it.
+
+        ``ChurnModel``: ``DataFrame[customer_id, churn_probability]``, the calibrated probability of
+        no purchase in ``[as_of, as_of + horizon)`` (float64 in [0, 1]). ``CLTVModel``:
+        ``DataFrame[customer_id, expected_value]``, the expected net spend in that window (float64
+        >= 0, ``exp`` of the booster's raw score, in the currency of ``amount``).
+
+        Parameters
+        ----------
+        {{events}}
+        as_of
+            Date-like prediction date; the features (and the BG/NBD and Gamma-Gamma features, with
+            the parameters fitted in ``fit``) are computed from the events before it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str).
+
+        Raises
+        ------
+        NotFittedError
+            When the model is not fitted.
+        SchemaError
+            When ``events`` does not fit the events schema or ``as_of`` is not a date.
+        """
+        self._check_fitted()
+        return self._predict_trusted(as_events(events), parse_as_of(as_of))
+
     def _predict_trusted(self, events: pd.DataFrame, ts: pd.Timestamp) -> pd.DataFrame:
-        """``predict`` on normalised events."""
+        """:meth:`predict` on normalised events."""
+        X = self._features(events, ts)
+        return pd.DataFrame(
+            {Columns.CUSTOMER: X.index.to_numpy(), self._output_column: self._output(X)}
+        ).astype({Columns.CUSTOMER: "str"})
+
+    def _output(self, X: pd.DataFrame) -> np.ndarray:
+        """The forecast from aligned feature rows."""
         raise NotImplementedError
 
     def feature_importance(self, importance_type: str = "gain") -> pd.DataFrame:
@@ -347,26 +360,7 @@ class SnapshotModel(BaseEstimator):
             The directory.
         """
         self._check_fitted()
-        root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
-        self.booster_.save_model(str(root / "model.txt"))
-        meta = {
-            "class": type(self).__name__,
-            "format_version": _persist.FORMAT_VERSION,
-            "params": {**self.get_params(), "windows": list(self.windows)},
-            "as_of": self.as_of_.isoformat(),
-            "horizon": str(parse_horizon(self.horizon)),
-            "feature_names": list(self.feature_names_),
-            "best_iteration": self.best_iteration_,
-            "training_cutoffs": [c.isoformat() for c in self.training_cutoffs_],
-            "n_training_rows": self.n_training_rows_,
-            "validation": self.validation_,
-            "btyd_params": self.btyd_params_,
-            "metrics": self.metrics_,
-        }
-        _persist.write_json(root / "params.json", meta)
-        self._save_extra(root)
-        return root
+        return _persist.save_model(self, Path(path))
 
     def _save_extra(self, root: Path) -> None:
         """Hook: extra arrays (the calibrator)."""

@@ -47,7 +47,8 @@ from cxml.churn import _lgbm, _persist
 from cxml.churn import metrics as M
 from cxml.churn._calibration import apply_calibrator, fit_calibrator
 from cxml.churn._docs import fill_doc
-from cxml.churn._snapshot import SnapshotModel, customer_index, finite_baselines
+from cxml.churn._lgbm import customer_index, finite_baselines
+from cxml.churn._snapshot import SnapshotModel
 from cxml.data import as_events
 from cxml.exceptions import BundleError, UnknownIdError
 from cxml.features import CHURNED
@@ -95,6 +96,7 @@ class ChurnModel(SnapshotModel):
     (['customer_id', 'churn_probability'], True)
     """
 
+    _output_column = Columns.CHURN_PROBABILITY
     _target = CHURNED
     _prior_column = "bg_p_no_purchase"
     _both_classes = True
@@ -140,42 +142,9 @@ class ChurnModel(SnapshotModel):
         out["n"] = len(valid)
         return out
 
-    @fill_doc
-    def predict(self, events: Any, as_of: Any) -> pd.DataFrame:
-        """``DataFrame[customer_id, churn_probability]`` for every customer existing at ``as_of``.
+    def _output(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(apply_calibrator(self.calibrator_, self._raw(X)))
 
-        Only events before ``as_of`` are used.
-
-        Parameters
-        ----------
-        {{events}}
-        as_of
-            Date-like prediction date; the features (and the BG/NBD and Gamma-Gamma features, with
-            the parameters fitted in ``fit``) are computed from the events before it.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str);
-            ``churn_probability`` (float64 in [0, 1]) is the calibrated probability of no purchase
-            in ``[as_of, as_of + horizon)``.
-
-        Raises
-        ------
-        NotFittedError
-            When the model is not fitted.
-        SchemaError
-            When ``events`` does not fit the events schema or ``as_of`` is not a date.
-        """
-        self._check_fitted()
-        return self._predict_trusted(as_events(events), parse_as_of(as_of))
-
-    def _predict_trusted(self, events: pd.DataFrame, ts: pd.Timestamp) -> pd.DataFrame:
-        X = self._features(events, ts)
-        proba = apply_calibrator(self.calibrator_, self._raw(X))
-        return pd.DataFrame(
-            {Columns.CUSTOMER: X.index.to_numpy(), Columns.CHURN_PROBABILITY: proba}
-        ).astype({Columns.CUSTOMER: "str"})
 
     @fill_doc
     def explain(

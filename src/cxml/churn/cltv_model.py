@@ -31,11 +31,11 @@ from cxml._checks import check_choice, check_float
 from cxml.churn import _lgbm
 from cxml.churn import metrics as M
 from cxml.churn._docs import fill_doc
-from cxml.churn._snapshot import SnapshotModel, finite_baselines
-from cxml.data import as_events
+from cxml.churn._lgbm import finite_baselines
+from cxml.churn._snapshot import SnapshotModel
 from cxml.exceptions import DataWarning, ParameterError
 from cxml.features import FUTURE_VALUE
-from cxml.schema import Columns, parse_as_of
+from cxml.schema import Columns
 
 __all__ = ["CLTVModel"]
 
@@ -77,6 +77,7 @@ class CLTVModel(SnapshotModel):
     (['customer_id', 'expected_value'], True)
     """
 
+    _output_column = Columns.EXPECTED_VALUE
     _target = FUTURE_VALUE
     _prior_column = "bg_gg_expected_value"
     _both_classes = True  # a snapshot in which nobody bought has nothing to learn a value from
@@ -104,8 +105,8 @@ class CLTVModel(SnapshotModel):
         check_choice("objective", self.objective, _OBJECTIVES)
         power = check_float("tweedie_variance_power", self.tweedie_variance_power, minimum=1.0,
                             exclusive_minimum=True, maximum=2.0)
-        if power == 2.0:
-            raise ParameterError("tweedie_variance_power=2.0 must be a number in (1, 2)")
+        if power == 2.0:  # the interval is open at both ends
+            raise ParameterError("tweedie_variance_power=2.0 must be a finite number > 1 and < 2")
         return super()._check_settings()
 
     def _link(self, value: np.ndarray) -> np.ndarray:
@@ -128,42 +129,9 @@ class CLTVModel(SnapshotModel):
             out["baselines"].update({k: _quiet_cltv_metrics(actual, v) for k, v in scores.items()})
         return out
 
-    @fill_doc
-    def predict(self, events: Any, as_of: Any) -> pd.DataFrame:
-        """``DataFrame[customer_id, expected_value]`` (>= 0) for every customer existing at ``as_of``.
+    def _output(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(np.exp(self._raw(X)))
 
-        Only events before ``as_of`` are used.
-
-        Parameters
-        ----------
-        {{events}}
-        as_of
-            Date-like prediction date; the features (and the BG/NBD and Gamma-Gamma features, with
-            the parameters fitted in ``fit``) are computed from the events before it.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str);
-            ``expected_value`` (float64, ``exp`` of the booster's raw score) is the expected net
-            spend in ``[as_of, as_of + horizon)``, in the currency of ``amount``.
-
-        Raises
-        ------
-        NotFittedError
-            When the model is not fitted.
-        SchemaError
-            When ``events`` does not fit the events schema or ``as_of`` is not a date.
-        """
-        self._check_fitted()
-        return self._predict_trusted(as_events(events), parse_as_of(as_of))
-
-    def _predict_trusted(self, events: pd.DataFrame, ts: pd.Timestamp) -> pd.DataFrame:
-        X = self._features(events, ts)
-        value = np.exp(self._raw(X))
-        return pd.DataFrame(
-            {Columns.CUSTOMER: X.index.to_numpy(), Columns.EXPECTED_VALUE: value}
-        ).astype({Columns.CUSTOMER: "str"})
 
 
 def _quiet_cltv_metrics(actual: np.ndarray, pred: np.ndarray) -> dict[str, float]:

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cxml._checks import check_int
 from cxml.churn.metrics import _scores, calibration_table
+from cxml.exceptions import ParameterError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -84,9 +86,8 @@ def feature_importance(
     values = np.asarray(importances, dtype=np.float64).ravel()
     labels = [str(n) for n in names]
     if len(labels) != values.size:
-        raise ValueError(f"names has {len(labels)} entries but importances has {values.size}")
-    if int(top) < 1:
-        raise ValueError(f"top={top!r} must be a positive integer")
+        raise ParameterError(f"names has {len(labels)} entries but importances has {values.size}")
+    top = check_int("top", top, minimum=1)
     keep = np.argsort(-np.abs(values), kind="stable")[: int(top)][::-1]
     ax = _axes(ax)
     ax.barh(np.arange(keep.size), values[keep])
