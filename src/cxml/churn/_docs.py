@@ -111,6 +111,12 @@ SchemaError
 InsufficientDataError
     When the events do not reach ``as_of + horizon`` (the outcome window is not observed)."""
 
+_PREDICT_RAISES = """\
+NotFittedError
+    When the model is not fitted.
+SchemaError
+    When ``events`` does not fit the events schema or ``as_of`` is not a date."""
+
 #: The fragments by name, as ``{{name}}`` markers in docstrings refer to them.
 FRAGMENTS = {
     "customer_arrays": _CUSTOMER_ARRAYS,
@@ -121,6 +127,7 @@ FRAGMENTS = {
     "snapshot_settings": _SNAPSHOT_SETTINGS,
     "evaluate_args": _EVALUATE_ARGS,
     "evaluate_raises": _EVALUATE_RAISES,
+    "predict_raises": _PREDICT_RAISES,
 }
 
 _MARKER = re.compile(r"^(?P<indent>[ \t]*)\{\{(?P<name>\w+)\}\}[ \t]*$", flags=re.M)

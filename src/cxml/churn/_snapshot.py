@@ -267,6 +267,10 @@ class SnapshotModel(BaseEstimator):
         -------
         pandas.DataFrame
             float64 columns ``feature_names_``, indexed by ``customer_id`` (sorted).
+
+        Raises
+        ------
+        {{predict_raises}}
         """
         self._check_fitted()
         return self._features(as_events(events), parse_as_of(as_of))
@@ -306,10 +310,7 @@ class SnapshotModel(BaseEstimator):
 
         Raises
         ------
-        NotFittedError
-            When the model is not fitted.
-        SchemaError
-            When ``events`` does not fit the events schema or ``as_of`` is not a date.
+        {{predict_raises}}
         """
         self._check_fitted()
         return self._predict_trusted(as_events(events), parse_as_of(as_of))

@@ -190,10 +190,7 @@ class ChurnModel(SnapshotModel):
 
         Raises
         ------
-        NotFittedError
-            When the model is not fitted.
-        SchemaError
-            When ``events`` does not fit the events schema or ``as_of`` is not a date.
+        {{predict_raises}}
         ParameterError
             When ``top_n`` is not a positive integer or None, or ``customers`` is not an id or ids.
         UnknownIdError

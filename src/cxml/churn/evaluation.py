@@ -249,6 +249,7 @@ def _sliced_table(
             table[column] = M.sliced(fn, y, score, labels)[key]
     return table
 
+
 @fill_doc
 def evaluate_churn(model: Any, events: Any, as_of: Any, *, slices: Any = None) -> dict[str, Any]:
     """Score a fitted churn model and the baselines on the real churn in ``[as_of, as_of + horizon)``.

@@ -33,6 +33,7 @@ def _axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
     try:
+        # lazy: matplotlib is heavy and optional; cxml.churn must import without it
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
