@@ -12,9 +12,10 @@ from scipy.special import hyp2f1
 
 import cxml
 from cxml.churn import BGNBDModel, rfm_summary
-from cxml.churn import bgnbd as bgnbd_module
+from cxml.churn import _bgnbd_math as bgnbd_module
 from cxml.churn import metrics as churn_metrics
-from cxml.churn.bgnbd import _bgnbd_loglik, _hyp2f1_series
+from cxml.churn._bgnbd_math import bgnbd_loglik as _bgnbd_loglik
+from cxml.churn._bgnbd_math import hyp2f1_series as _hyp2f1_series
 from cxml.schema import purchase_mask
 
 # Fader, Hardie & Lee (2005), "Counting your customers the easy way", Marketing Science 24(2),
@@ -235,8 +236,10 @@ def test_errors() -> None:
         BGNBDModel(penalizer=-1).fit_summary(summary)
     with pytest.raises(ValueError, match="recency > T"):
         published().p_alive(1, 5, 2)
-    with pytest.raises(cxml.SchemaError, match="events DataFrame"):
-        published().predict("not a frame", as_of=AS_OF, horizon="90D")  # type: ignore[arg-type]
+    with pytest.raises(cxml.SourceError, match="does not exist"):  # a str is a path (issue 13)
+        published().predict("not a frame", as_of=AS_OF, horizon="90D")
+    with pytest.raises(cxml.SchemaError, match="DataFrame or a path"):
+        published().predict(42, as_of=AS_OF, horizon="90D")
 
 
 def test_summary_fit_equals_events_fit(cdnow_events: pd.DataFrame, cdnow_bg: BGNBDModel) -> None:

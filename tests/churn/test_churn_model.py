@@ -177,15 +177,17 @@ def test_not_fitted() -> None:
 
 
 def test_bad_input(cdnow_events: pd.DataFrame) -> None:
-    with pytest.raises(cxml.SchemaError, match="events"):
-        ChurnModel().fit(cdnow_events[["customer_id", "timestamp"]], as_of=AS_OF)
-    with pytest.raises(cxml.SchemaError, match="calibration"):
+    # issue 13: a frame without optional columns is normalised; one without a timestamp is refused
+    with pytest.raises(cxml.SchemaError, match="timestamp"):
+        ChurnModel().fit(cdnow_events[["customer_id", "amount"]], as_of=AS_OF)
+    # issue 13: bad hyper-parameters are ParameterErrors (they were SchemaErrors)
+    with pytest.raises(cxml.ParameterError, match="calibration"):
         ChurnModel(calibration="beta").fit(cdnow_events, as_of=AS_OF)
-    with pytest.raises(cxml.SchemaError, match="is_unbalance"):
+    with pytest.raises(cxml.ParameterError, match="is_unbalance"):
         ChurnModel(lgbm_params={"is_unbalance": True}).fit(cdnow_events, as_of=AS_OF)
-    with pytest.raises(cxml.SchemaError, match="n_snapshots"):
+    with pytest.raises(cxml.ParameterError, match="n_snapshots"):
         ChurnModel(n_snapshots=0).fit(cdnow_events, as_of=AS_OF)
-    with pytest.raises(cxml.SchemaError, match="horizon"):
+    with pytest.raises(cxml.CxmlError, match="horizon"):
         ChurnModel(horizon="soon").fit(cdnow_events, as_of=AS_OF)
 
 

@@ -71,9 +71,10 @@ def test_without_bgnbd_features(small_events: pd.DataFrame) -> None:
 def test_errors(cdnow_events: pd.DataFrame) -> None:
     with pytest.raises(cxml.NotFittedError):
         CLTVModel().predict(cdnow_events, AS_OF)
-    with pytest.raises(cxml.SchemaError, match="tweedie_variance_power"):
+    # issue 13: bad hyper-parameters are ParameterErrors (they were SchemaErrors)
+    with pytest.raises(cxml.ParameterError, match="tweedie_variance_power"):
         CLTVModel(tweedie_variance_power=2.5).fit(cdnow_events, AS_OF)
-    with pytest.raises(cxml.SchemaError, match="objective"):
+    with pytest.raises(cxml.ParameterError, match="objective"):
         CLTVModel(objective="poisson").fit(cdnow_events, AS_OF)
     with pytest.raises(cxml.InsufficientDataError, match="no fully observed training snapshot"):
         CLTVModel(horizon="273D").fit(cdnow_events, AS_OF)

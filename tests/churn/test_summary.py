@@ -80,7 +80,7 @@ def test_no_existing_customer_gives_empty_frame() -> None:
 
 @pytest.mark.parametrize("unit", ["M", "Y", "0D", "weeks?"])
 def test_bad_time_unit_names_the_argument(unit: str) -> None:
-    with pytest.raises(cxml.SchemaError, match="time_unit"):
+    with pytest.raises(cxml.ParameterError, match="time_unit"):
         time_unit_days(unit)
 
 

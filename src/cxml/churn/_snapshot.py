@@ -1,8 +1,16 @@
-"""``SnapshotModel``: the shared fit/predict/save/load machinery of ChurnModel and CLTVModel
-(multi-snapshot training frames, LightGBM boosting, feature alignment, persistence without pickle)."""
+"""``SnapshotModel``: the one base of ChurnModel and CLTVModel.
+
+It owns the keyword-only settings both models share (one ``__init__``, one set of checks, one set of
+LightGBM defaults), the multi-snapshot fit, feature computation at prediction time and
+persistence without pickle. A subclass adds its own settings in a short ``__init__`` that passes
+the shared ones on (``**shared``); :meth:`SnapshotModel.__init_subclass__` gives that ``__init__``
+the full keyword-only signature, so ``get_params``/``set_params``/``clone`` and ``help()`` see
+every parameter.
+"""
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,80 +21,134 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from cxml.churn import _lgbm
-from cxml.churn.summary import rfm_summary
-from cxml.exceptions import (
-    BundleError,
-    InsufficientDataError,
-    NotFittedError,
-    SchemaError,
-)
-from cxml.features import CHURNED, customer_features
-from cxml.schema import Columns, parse_as_of, parse_horizon, validate_events
+from cxml._checks import check_bool, check_choice, check_fraction, check_int, check_random_state
+from cxml.churn import _lgbm, _persist
+from cxml.churn._docs import fill_doc
+from cxml.churn._hybrid import BTYD_COLUMNS, BTYD_TIME_UNIT, BTYDParams, fit_btyd
+from cxml.churn.summary import purchase_rows, summary_at
+from cxml.data import as_events
+from cxml.exceptions import InsufficientDataError, NotFittedError
+from cxml.features import CHURNED, DEFAULT_WINDOWS
+from cxml.features._base import prepare
+from cxml.features.core import _resolve_types, features_from_prepared, parse_windows
+from cxml.schema import Columns, parse_as_of, parse_horizon
 
-__all__ = ["SnapshotModel", "finite_baselines"]
-
-
-def finite_baselines(scores: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The baseline scores that are finite for every customer; the others are left out with a
-    :class:`~cxml.DataWarning` (a BG/NBD that could not be fitted at the validation cutoff gives
-    NaN or infinite scores, and a metric on those would compare with nothing real)."""
-    import warnings
-
-    from cxml.exceptions import DataWarning
-
-    kept: dict[str, np.ndarray] = {}
-    for name, values in scores.items():
-        bad = int((~np.isfinite(values)).sum())
-        if bad:
-            warnings.warn(f"validation baseline {name!r} left out: {bad} of {len(values)} customers have no "
-                          "finite score (BG/NBD could not be fitted at the validation cutoff)",
-                          DataWarning, stacklevel=4)
-        else:
-            kept[name] = values
-    return kept
+__all__ = ["SnapshotModel"]
 
 
 class SnapshotModel(BaseEstimator):
     """Fit/predict/save scaffolding shared by :class:`ChurnModel` and ``CLTVModel``."""
 
+    _output_column: ClassVar[str] = Columns.CHURN_PROBABILITY
     _target: ClassVar[str] = CHURNED
-    _base_params: ClassVar[dict[str, Any]] = {}
     _both_classes: ClassVar[bool] = True
     _prior_column: ClassVar[str] = ""
 
-    horizon: Any
-    n_snapshots: int
-    snapshot_step: Any
-    windows: Sequence[Any]
-    lgbm_params: dict[str, Any] | None
-    use_bgnbd_features: bool
-    bgnbd_prior: bool
-    held_out_fraction: float
-    refit: bool
-    max_rounds: int
-    early_stopping_rounds: int
-    random_state: int
-    n_jobs: int
+    def __init__(
+        self,
+        *,
+        horizon: Any,
+        n_snapshots: int = 4,
+        snapshot_step: Any = None,
+        windows: Sequence[Any] = DEFAULT_WINDOWS,
+        lgbm_params: dict[str, Any] | None = None,
+        use_bgnbd_features: bool = True,
+        bgnbd_prior: bool = True,
+        held_out_fraction: float = 0.3,
+        refit: bool = False,
+        max_rounds: int = 2000,
+        early_stopping_rounds: int = 100,
+        random_state: int | None = 0,
+        n_jobs: int = 1,
+    ) -> None:
+        self.horizon = horizon
+        self.n_snapshots = n_snapshots
+        self.snapshot_step = snapshot_step
+        self.windows = windows
+        self.lgbm_params = lgbm_params
+        self.use_bgnbd_features = use_bgnbd_features
+        self.bgnbd_prior = bgnbd_prior
+        self.held_out_fraction = held_out_fraction
+        self.refit = refit
+        self.max_rounds = max_rounds
+        self.early_stopping_rounds = early_stopping_rounds
+        self.random_state = random_state
+        self.n_jobs = n_jobs
 
-    # ------------------------------------------------------------------ fit
-    def fit(self, events: pd.DataFrame, as_of: Any) -> Self:
-        """Train on labelled snapshots whose label windows end by ``as_of``; returns ``self``."""
-        validate_events(events)
-        _lgbm.check_common_settings(self.horizon, self.n_snapshots, self.random_state, self.n_jobs)
-        self._check_settings()
-        params = _lgbm.lgbm_params(
-            self._lgbm_base(), self.lgbm_params, random_state=int(self.random_state), n_jobs=int(self.n_jobs)
-        )
-        ts = parse_as_of(as_of)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        # the subclass's own keywords, then the shared ones it passes on through **shared
+        own = [p for p in inspect.signature(init).parameters.values() if p.kind != p.VAR_KEYWORD]
+        names = {p.name for p in own}
+        shared = [p for p in inspect.signature(SnapshotModel.__init__).parameters.values()
+                  if p.name not in names and p.name != "self"]
+        init.__signature__ = inspect.Signature(own + shared)
+
+    # ------------------------------------------------------------------ settings
+    def _objective(self) -> dict[str, Any]:
+        """The LightGBM objective and metric of the subclass."""
+        raise NotImplementedError
+
+    def _check_settings(self) -> tuple[pd.Timedelta, pd.Timedelta | None, list[pd.Timedelta], int]:
+        """Check every shared setting (ParameterError); returns horizon, step, windows and the seed."""
         horizon = parse_horizon(self.horizon)
         step = None if self.snapshot_step is None else parse_horizon(self.snapshot_step, "snapshot_step")
-        cuts = _lgbm.plan_cutoffs(events, ts, horizon, int(self.n_snapshots), step)
-        parts, _, names = _lgbm.snapshot_frames(
-            events, cuts, horizon, windows=self.windows, use_btyd=self.use_bgnbd_features,
+        windows = parse_windows(self.windows)
+        check_int("n_snapshots", self.n_snapshots, minimum=1)
+        for name in ("use_bgnbd_features", "bgnbd_prior", "refit"):
+            check_bool(name, getattr(self, name))
+        check_fraction("held_out_fraction", self.held_out_fraction)
+        check_int("max_rounds", self.max_rounds, minimum=1)
+        check_int("early_stopping_rounds", self.early_stopping_rounds, minimum=1)
+        check_int("n_jobs", self.n_jobs, minimum=1)
+        seed = check_random_state(self.random_state)
+        if seed is None:  # fresh entropy, drawn once so the split and LightGBM share it
+            seed = int(np.random.default_rng().integers(2**31 - 1))
+        return horizon, step, windows, seed
+
+    # ------------------------------------------------------------------ fit
+    @fill_doc
+    def fit(self, events: Any, as_of: Any) -> Self:
+        """Train on labelled snapshots whose label windows end by ``as_of``; returns ``self``.
+
+        Parameters
+        ----------
+        {{events}}
+        as_of
+            Date-like end of training: only events before it shape features, labels and the
+            BG/NBD parameters (a later event only shows that the data reach ``as_of``).
+
+        Returns
+        -------
+        SnapshotModel
+            ``self``, fitted (``booster_``, ``feature_names_``, ``metrics_`` ...).
+
+        Raises
+        ------
+        SchemaError
+            When ``events`` does not fit the events schema or ``as_of`` is not a date.
+        ParameterError
+            When a setting is out of range.
+        InsufficientDataError
+            When the data do not reach ``as_of`` or give no usable training snapshot.
+        """
+        return self._fit_trusted(as_events(events), parse_as_of(as_of))
+
+    def _fit_trusted(self, events: pd.DataFrame, ts: pd.Timestamp) -> Self:
+        """:meth:`fit` on normalised events."""
+        horizon, step, windows, seed = self._check_settings()
+        params = _lgbm.lgbm_params({**self._objective(), **_lgbm.LGBM_DEFAULTS}, self.lgbm_params,
+                                   random_state=seed, n_jobs=int(self.n_jobs))
+        purchases = purchase_rows(events)
+        cuts = _lgbm.plan_cutoffs(events, purchases, ts, horizon, int(self.n_snapshots), step)
+        parts, names = _lgbm.snapshot_frames(
+            events, purchases, cuts, horizon, windows=windows, use_btyd=bool(self.use_bgnbd_features),
             require_both_classes=self._both_classes, require_spend=self._target != CHURNED,
         )
-        fresh, valid = _lgbm.split_by_customer(parts[-1], self.held_out_fraction, int(self.random_state))
+        fresh, valid = _lgbm.split_by_customer(parts[-1], float(self.held_out_fraction), seed)
         problem = _lgbm.snapshot_problem(valid, self._both_classes, self._target != CHURNED)
         if problem is not None:
             raise InsufficientDataError(
@@ -94,32 +156,28 @@ class SnapshotModel(BaseEstimator):
                 f"{self.held_out_fraction}) {problem}; they are needed for early stopping and "
                 "calibration. Use more history or a larger held_out_fraction"
             )
-        train = pd.concat([*parts[:-1], fresh])
         self.validation_ = (
             f"{self.held_out_fraction:.0%} of the customers of the latest snapshot "
             f"({parts[-1][Columns.CUTOFF].iloc[0].date()}, {len(valid)} rows)"
         )
-        first = self._train(params, train, valid, names)
+        first = self._train(params, pd.concat([*parts[:-1], fresh]), valid, names)
         best = int(first.best_iteration) if first.best_iteration > 0 else first.current_iteration()
         self._after_validation(first, best, valid, names)
         if self.refit:
-            booster = self._train(params, pd.concat(parts), None, names, rounds=best)
+            self.booster_ = self._train(params, pd.concat(parts), None, names, rounds=best)
         else:
-            booster = lgb.Booster(model_str=first.model_to_string(num_iteration=best))
-        self.booster_ = booster
+            self.booster_ = lgb.Booster(model_str=first.model_to_string(num_iteration=best))
         self.best_iteration_ = best
         self.feature_names_ = names
         self.training_cutoffs_ = [p[Columns.CUTOFF].iloc[0] for p in parts]
         self.n_training_rows_ = int(sum(len(p) for p in parts))
         self.as_of_ = ts
         self.metrics_ = self._validation_metrics(first, best, valid, names)
-        if self.use_bgnbd_features:
-            # the BG/NBD models of the prediction features: fitted on everything before as_of
-            self.btyd_params_: dict[str, dict[str, float] | None] | None = _lgbm.fit_btyd(
-                rfm_summary(events, ts, time_unit="W"), f"at as_of {ts.date()} "
-            )
-        else:
-            self.btyd_params_ = None
+        # the BG/NBD models of the prediction features: fitted on everything before as_of
+        self.btyd_params_: BTYDParams | None = (
+            fit_btyd(summary_at(purchases, ts, time_unit=BTYD_TIME_UNIT), f"at as_of {ts.date()} ")
+            if self.use_bgnbd_features else None
+        )
         return self
 
     def _train(
@@ -147,18 +205,12 @@ class SnapshotModel(BaseEstimator):
             callbacks=[lgb.early_stopping(int(self.early_stopping_rounds), verbose=False)],
         )
 
-    def _lgbm_base(self) -> dict[str, Any]:
-        return dict(self._base_params)
-
     def _label(self, frame: pd.DataFrame) -> np.ndarray:
         return frame[self._target].to_numpy(dtype=np.float64)
 
-    def _uses_prior(self) -> bool:
-        return bool(self.use_bgnbd_features and self.bgnbd_prior)
-
     def _prior(self, frame: pd.DataFrame) -> np.ndarray | None:
         """The BG/NBD prior on the booster's raw scale (boosting starts from it), or None."""
-        if not self._uses_prior():
+        if not (self.use_bgnbd_features and self.bgnbd_prior):
             return None
         prior = self._link(frame[self._prior_column].to_numpy(dtype=np.float64))
         known = np.isfinite(prior)
@@ -177,15 +229,9 @@ class SnapshotModel(BaseEstimator):
         prior = self._prior(X)
         return raw if prior is None else raw + prior
 
-    def _check_settings(self) -> None:
-        if not isinstance(self.held_out_fraction, float | int) or not 0 < self.held_out_fraction < 1:
-            raise SchemaError(
-                f"held_out_fraction={self.held_out_fraction!r} must be a fraction in (0, 1)"
-            )
-        for name in ("max_rounds", "early_stopping_rounds"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 1:
-                raise SchemaError(f"{name}={v!r} must be a positive integer")
+    def _raw(self, X: pd.DataFrame) -> np.ndarray:
+        """Raw scores of the final booster (with its prior) for aligned feature rows."""
+        return self._raw_scores(self.booster_, X)
 
     def _after_validation(
         self, booster: lgb.Booster, best: int, valid: pd.DataFrame, names: list[str]
@@ -204,26 +250,97 @@ class SnapshotModel(BaseEstimator):
                 f"this {type(self).__name__} is not fitted yet; call fit(events, as_of=...) first"
             )
 
-    def features(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
-        """The model's input features at ``as_of`` (one row per existing customer), aligned to
-        ``feature_names_``: a column the model was not fitted on is dropped, a missing one is NaN."""
+    @fill_doc
+    def features(self, events: Any, as_of: Any) -> pd.DataFrame:
+        """The model's input features at ``as_of``, one row per existing customer.
+
+        Aligned to ``feature_names_``: a column the model was not fitted on is dropped, a missing
+        one is NaN.
+
+        Parameters
+        ----------
+        {{events}}
+        as_of
+            Date-like; only events before it are used.
+
+        Returns
+        -------
+        pandas.DataFrame
+            float64 columns ``feature_names_``, indexed by ``customer_id`` (sorted).
+
+        Raises
+        ------
+        {{predict_raises}}
+        """
         self._check_fitted()
-        validate_events(events)
-        ts = parse_as_of(as_of)
-        base = [c for c in self.feature_names_ if c not in _lgbm.BTYD_COLUMNS]
-        X = customer_features(events, ts, windows=self.windows, columns=base)
+        return self._features(as_events(events), parse_as_of(as_of))
+
+    def _features(self, events: pd.DataFrame, ts: pd.Timestamp) -> pd.DataFrame:
+        """The model's input features at ``ts`` from normalised events (see ``features``)."""
+        self._check_fitted()
+        windows = parse_windows(self.windows)
+        base = [c for c in self.feature_names_ if c not in BTYD_COLUMNS]
+        event_types, feedback_types = _resolve_types(base, None, None, windows)
+        X = features_from_prepared(prepare(events, ts), ts, windows, event_types=event_types,
+                                   feedback_types=feedback_types, columns=base)
         if self.btyd_params_ is not None:
-            X, _ = _lgbm.hybrid_frame(X, events, ts, parse_horizon(self.horizon), self.btyd_params_)
+            X = _lgbm.hybrid_features(X, purchase_rows(events), ts, parse_horizon(self.horizon), self.btyd_params_)
         return _lgbm.align_features(X, self.feature_names_)
 
-    def _raw(self, X: pd.DataFrame) -> np.ndarray:
-        return self._raw_scores(self.booster_, X)
+    @fill_doc
+    def predict(self, events: Any, as_of: Any) -> pd.DataFrame:
+        """The forecast of every customer existing at ``as_of``, from the events before it.
+
+        ``ChurnModel``: ``DataFrame[customer_id, churn_probability]``, the calibrated probability of
+        no purchase in ``[as_of, as_of + horizon)`` (float64 in [0, 1]). ``CLTVModel``:
+        ``DataFrame[customer_id, expected_value]``, the expected net spend in that window (float64
+        >= 0, ``exp`` of the booster's raw score, in the currency of ``amount``).
+
+        Parameters
+        ----------
+        {{events}}
+        as_of
+            Date-like prediction date; the features (and the BG/NBD and Gamma-Gamma features, with
+            the parameters fitted in ``fit``) are computed from the events before it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str).
+
+        Raises
+        ------
+        {{predict_raises}}
+        """
+        self._check_fitted()
+        return self._predict_trusted(as_events(events), parse_as_of(as_of))
+
+    def _predict_trusted(self, events: pd.DataFrame, ts: pd.Timestamp) -> pd.DataFrame:
+        """:meth:`predict` on normalised events."""
+        X = self._features(events, ts)
+        return pd.DataFrame(
+            {Columns.CUSTOMER: X.index.to_numpy(), self._output_column: self._output(X)}
+        ).astype({Columns.CUSTOMER: "str"})
+
+    def _output(self, X: pd.DataFrame) -> np.ndarray:
+        """The forecast from aligned feature rows."""
+        raise NotImplementedError
 
     def feature_importance(self, importance_type: str = "gain") -> pd.DataFrame:
-        """``DataFrame[feature, importance]`` of the final booster, largest first."""
+        """``DataFrame[feature, importance]`` of the final booster, largest first.
+
+        Parameters
+        ----------
+        importance_type
+            ``"gain"`` (total gain of the splits on the feature) or ``"split"`` (their number).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per feature, sorted by importance, largest first.
+        """
         self._check_fitted()
-        if importance_type not in ("gain", "split"):
-            raise SchemaError(f"importance_type={importance_type!r}; expected 'gain' or 'split'")
+        check_choice("importance_type", importance_type, ("gain", "split"))
         imp = self.booster_.feature_importance(importance_type=importance_type)
         out = pd.DataFrame({"feature": self.feature_names_, "importance": imp.astype(np.float64)})
         return out.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
@@ -231,28 +348,20 @@ class SnapshotModel(BaseEstimator):
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the fitted model to directory ``path``: ``params.json`` (settings, as_of, features,
-        metrics, BG/NBD parameters), ``model.txt`` (LightGBM text model) and ``.npz`` arrays."""
+        metrics, BG/NBD parameters), ``model.txt`` (LightGBM text model) and ``.npz`` arrays.
+
+        Parameters
+        ----------
+        path
+            Directory to write (created when missing; files in it are overwritten).
+
+        Returns
+        -------
+        pathlib.Path
+            The directory.
+        """
         self._check_fitted()
-        root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
-        self.booster_.save_model(str(root / "model.txt"))
-        meta = {
-            "class": type(self).__name__,
-            "format_version": _lgbm.FORMAT_VERSION,
-            "params": {**self.get_params(), "windows": list(self.windows)},
-            "as_of": self.as_of_.isoformat(),
-            "horizon": str(parse_horizon(self.horizon)),
-            "feature_names": list(self.feature_names_),
-            "best_iteration": self.best_iteration_,
-            "training_cutoffs": [c.isoformat() for c in self.training_cutoffs_],
-            "n_training_rows": self.n_training_rows_,
-            "validation": self.validation_,
-            "btyd_params": self.btyd_params_,
-            "metrics": self.metrics_,
-        }
-        _lgbm.write_json(root / "params.json", meta)
-        self._save_extra(root)
-        return root
+        return _persist.save_model(self, Path(path))
 
     def _save_extra(self, root: Path) -> None:
         """Hook: extra arrays (the calibrator)."""
@@ -262,31 +371,21 @@ class SnapshotModel(BaseEstimator):
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Self:
-        """Read a model written by :meth:`save` (JSON, LightGBM text and npz; never a pickle)."""
-        root = Path(path)
-        meta = _lgbm.read_json(root / "params.json")
-        _lgbm.check_format(meta, cls.__name__, root)
-        try:
-            params = dict(meta["params"])
-            params["windows"] = tuple(params["windows"])
-            model = cls(**params)
-            model.feature_names_ = [str(f) for f in meta["feature_names"]]
-            model.best_iteration_ = int(meta["best_iteration"])
-            model.training_cutoffs_ = [pd.Timestamp(c) for c in meta["training_cutoffs"]]
-            model.n_training_rows_ = int(meta["n_training_rows"])
-            model.validation_ = str(meta["validation"])
-            model.as_of_ = pd.Timestamp(meta["as_of"])
-            model.btyd_params_ = meta["btyd_params"]
-            model.metrics_ = meta["metrics"]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BundleError(
-                f"{str(root / 'params.json')!r} is incomplete or has a bad value for {cls.__name__}: {exc!r}"
-            ) from exc
-        model.booster_ = _lgbm.load_booster(root / "model.txt")
-        if model.booster_.num_feature() != len(model.feature_names_):
-            raise BundleError(
-                f"{str(root)!r}: model.txt has {model.booster_.num_feature()} features but params.json "
-                f"lists {len(model.feature_names_)}"
-            )
-        model._load_extra(root)
-        return model
+        """Read a model written by :meth:`save` (JSON, LightGBM text and npz; never a pickle).
+
+        Parameters
+        ----------
+        path
+            The directory :meth:`save` wrote.
+
+        Returns
+        -------
+        SnapshotModel
+            The fitted model, of this class.
+
+        Raises
+        ------
+        BundleError
+            Naming the file, when a file is missing or malformed or holds another class.
+        """
+        return _persist.restore(cls, Path(path))

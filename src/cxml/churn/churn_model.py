@@ -35,32 +35,33 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from cxml.churn import _lgbm
+from cxml._checks import check_choice, check_int
+from cxml.churn import _lgbm, _persist
 from cxml.churn import metrics as M
 from cxml.churn._calibration import apply_calibrator, fit_calibrator
-from cxml.churn._snapshot import SnapshotModel, finite_baselines
-from cxml.exceptions import (
-    BundleError,
-    SchemaError,
-    UnknownIdError,
-)
-from cxml.features import CHURNED, DEFAULT_WINDOWS
-from cxml.schema import Columns
+from cxml.churn._docs import fill_doc
+from cxml.churn._lgbm import customer_index, finite_baselines
+from cxml.churn._snapshot import SnapshotModel
+from cxml.data import as_events
+from cxml.exceptions import BundleError, UnknownIdError
+from cxml.features import CHURNED
+from cxml.schema import Columns, parse_as_of
 
 __all__ = ["ChurnModel"]
 
 _BIAS = "__bias__"
 _PRIOR = "__bgnbd_prior__"
+_CALIBRATIONS = ("isotonic", "sigmoid", None)
 
 
+@fill_doc
 class ChurnModel(SnapshotModel):
     """Probability that a customer makes no purchase in ``[as_of, as_of + horizon)``.
 
@@ -68,31 +69,12 @@ class ChurnModel(SnapshotModel):
     ----------
     horizon
         Churn window, e.g. ``"90D"``.
-    n_snapshots
-        Training snapshots (cutoffs stepping back from ``as_of − horizon``); cutoffs on or before
-        the first purchase in the data are skipped with a :class:`cxml.DataWarning`.
-    snapshot_step
-        Distance between cutoffs (default: ``horizon``).
-    windows
-        Look-back windows of the customer features.
-    lgbm_params
-        Overrides of the LightGBM parameters (``learning_rate``, ``num_leaves`` ...). The seed,
-        threads and determinism settings always come from ``random_state``/``n_jobs``.
     calibration
         ``"isotonic"``, ``"sigmoid"`` (Platt) or ``None`` (the booster's own sigmoid).
-    use_bgnbd_features
-        Add the point-in-time BG/NBD and Gamma-Gamma features (the hybrid model).
-    bgnbd_prior
-        Start boosting from the logit of BG/NBD's P(no purchase) (needs ``use_bgnbd_features``).
-    held_out_fraction
-        Share of the latest snapshot's customers held out for early stopping and calibration.
-    refit
-        Retrain on all snapshots, including the held-out customers, for the early-stopped number
-        of rounds (the calibrator is not refitted).
-    max_rounds, early_stopping_rounds
-        Boosting round limit and patience on the held-out snapshot.
-    random_state, n_jobs
-        LightGBM seed and threads; the same seed gives identical predictions.
+    {{snapshot_settings}}
+
+    With ``bgnbd_prior`` boosting starts from the logit of BG/NBD's P(no purchase); with ``refit``
+    the calibrator is not refitted.
 
     Attributes
     ----------
@@ -114,60 +96,21 @@ class ChurnModel(SnapshotModel):
     (['customer_id', 'churn_probability'], True)
     """
 
+    _output_column = Columns.CHURN_PROBABILITY
     _target = CHURNED
     _prior_column = "bg_p_no_purchase"
-    _base_params: ClassVar[dict[str, Any]] = {
-        "objective": "binary",
-        "metric": "auc",
-        "learning_rate": 0.03,
-        "num_leaves": 15,
-        "min_data_in_leaf": 50,
-        "feature_fraction": 0.8,
-        "bagging_fraction": 0.8,
-        "bagging_freq": 1,
-        "lambda_l2": 1.0,
-    }
     _both_classes = True
 
-    def __init__(
-        self,
-        *,
-        horizon: Any = "90D",
-        n_snapshots: int = 4,
-        snapshot_step: Any = None,
-        windows: Sequence[Any] = DEFAULT_WINDOWS,
-        lgbm_params: dict[str, Any] | None = None,
-        calibration: str | None = "isotonic",
-        use_bgnbd_features: bool = True,
-        bgnbd_prior: bool = True,
-        held_out_fraction: float = 0.3,
-        refit: bool = False,
-        max_rounds: int = 2000,
-        early_stopping_rounds: int = 100,
-        random_state: int = 0,
-        n_jobs: int = 1,
-    ) -> None:
-        self.horizon = horizon
-        self.n_snapshots = n_snapshots
-        self.snapshot_step = snapshot_step
-        self.windows = windows
-        self.lgbm_params = lgbm_params
+    def __init__(self, *, horizon: Any = "90D", calibration: str | None = "isotonic", **shared: Any) -> None:
+        super().__init__(horizon=horizon, **shared)
         self.calibration = calibration
-        self.use_bgnbd_features = use_bgnbd_features
-        self.bgnbd_prior = bgnbd_prior
-        self.held_out_fraction = held_out_fraction
-        self.refit = refit
-        self.max_rounds = max_rounds
-        self.early_stopping_rounds = early_stopping_rounds
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
-    def _check_settings(self) -> None:
-        super()._check_settings()
-        if self.calibration not in ("isotonic", "sigmoid", None):
-            raise SchemaError(
-                f"calibration={self.calibration!r}; expected 'isotonic', 'sigmoid' or None"
-            )
+    def _objective(self) -> dict[str, Any]:
+        return {"objective": "binary", "metric": "auc"}
+
+    def _check_settings(self) -> tuple[Any, Any, Any, int]:
+        check_choice("calibration", self.calibration, _CALIBRATIONS)
+        return super()._check_settings()
 
     def _link(self, value: np.ndarray) -> np.ndarray:
         # logit, clipped so that a BG/NBD probability of exactly 0 or 1 stays finite
@@ -199,44 +142,16 @@ class ChurnModel(SnapshotModel):
         out["n"] = len(valid)
         return out
 
-    def predict(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
-        """``DataFrame[customer_id, churn_probability]`` for every customer existing at ``as_of``.
+    def _output(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(apply_calibrator(self.calibrator_, self._raw(X)))
 
-        Only events before ``as_of`` are used.
 
-        Parameters
-        ----------
-        events
-            Canonical events table (:func:`cxml.load_events`).
-        as_of
-            Date-like prediction date; the features (and the BG/NBD and Gamma-Gamma features, with
-            the parameters fitted in ``fit``) are computed from the events before it.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str);
-            ``churn_probability`` (float64 in [0, 1]) is the calibrated probability of no purchase
-            in ``[as_of, as_of + horizon)``.
-
-        Raises
-        ------
-        NotFittedError
-            When the model is not fitted.
-        SchemaError
-            When ``events`` is not a canonical events table or ``as_of`` is not a date.
-        """
-        X = self.features(events, as_of)
-        proba = apply_calibrator(self.calibrator_, self._raw(X))
-        return pd.DataFrame(
-            {Columns.CUSTOMER: X.index.to_numpy(), Columns.CHURN_PROBABILITY: proba}
-        ).astype({Columns.CUSTOMER: "str"})
-
+    @fill_doc
     def explain(
         self,
-        events: pd.DataFrame,
+        events: Any,
         as_of: Any,
-        customers: Sequence[Any] | None = None,
+        customers: Any = None,
         top_n: int | None = None,
     ) -> pd.DataFrame:
         """Per-customer feature contributions (LightGBM ``pred_contrib``, TreeSHAP).
@@ -255,13 +170,13 @@ class ChurnModel(SnapshotModel):
 
         Parameters
         ----------
-        events
-            Canonical events table (:func:`cxml.load_events`).
+        {{events}}
         as_of
             Date-like prediction date; as in :meth:`predict`, only events before it are used.
         customers
-            Customer ids to explain (compared as strings), in the order wanted; ``None`` (default)
-            explains every customer with a purchase before ``as_of``.
+            Customer ids to explain (compared as strings), in the order wanted; a single id (a
+            ``str`` such as ``"C0001"``) is one customer. ``None`` (default) explains every
+            customer with a purchase before ``as_of``.
         top_n
             Keep only the ``top_n`` largest feature rows by ``|contribution|`` per customer (a
             positive integer); ``None`` (default) keeps every feature.
@@ -275,17 +190,18 @@ class ChurnModel(SnapshotModel):
 
         Raises
         ------
-        NotFittedError
-            When the model is not fitted.
-        SchemaError
-            When ``events`` is not a canonical events table, ``as_of`` is not a date, or ``top_n``
-            is not a positive integer or None.
+        {{predict_raises}}
+        ParameterError
+            When ``top_n`` is not a positive integer or None, or ``customers`` is not an id or ids.
         UnknownIdError
             When a customer in ``customers`` has no purchase before ``as_of``.
         """
-        X = self.features(events, as_of)
-        if customers is not None:
-            wanted = pd.Index([str(c) for c in customers])
+        self._check_fitted()
+        if top_n is not None:
+            check_int("top_n", top_n, minimum=1)
+        wanted = None if customers is None else customer_index(customers)
+        X = self._features(as_events(events), parse_as_of(as_of))
+        if wanted is not None:
             missing = wanted[~wanted.isin(X.index)]
             if len(missing):
                 raise UnknownIdError(
@@ -293,12 +209,12 @@ class ChurnModel(SnapshotModel):
                     f"(first: {missing[0]!r}); expected customers that exist at as_of"
                 )
             X = X.loc[wanted]
-        if top_n is not None and (isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1):
-            raise SchemaError(f"top_n={top_n!r} must be a positive integer or None")
+        return self._contributions(X, top_n)
+
+    def _contributions(self, X: pd.DataFrame, top_n: int | None) -> pd.DataFrame:
+        """The long contribution frame of :meth:`explain` for the feature rows ``X``."""
         n, k = X.shape
-        contrib = (
-            np.asarray(self.booster_.predict(X, pred_contrib=True)) if n else np.zeros((0, k + 1))
-        )
+        contrib = np.asarray(self.booster_.predict(X, pred_contrib=True)) if n else np.zeros((0, k + 1))
         pos = np.repeat(np.arange(n), k)
         c = contrib[:, :k].ravel()
         order = np.lexsort((-np.abs(c), pos))
@@ -313,29 +229,10 @@ class ChurnModel(SnapshotModel):
         )
         if top_n is not None:
             feats = feats.loc[feats.groupby("_pos").cumcount().to_numpy() < top_n]
-        bias = pd.DataFrame(
-            {
-                Columns.CUSTOMER: X.index.to_numpy(),
-                "feature": _BIAS,
-                "value": np.nan,
-                "contribution": contrib[:, k],
-                "_pos": np.arange(n),
-            }
-        )
-        extra = [bias]
+        extra = [_per_customer(X.index, _BIAS, np.full(n, np.nan), contrib[:, k])]
         prior = self._prior(X)
         if prior is not None:
-            extra.append(
-                pd.DataFrame(
-                    {
-                        Columns.CUSTOMER: X.index.to_numpy(),
-                        "feature": _PRIOR,
-                        "value": X[self._prior_column].to_numpy(),
-                        "contribution": prior,
-                        "_pos": np.arange(n),
-                    }
-                )
-            )
+            extra.append(_per_customer(X.index, _PRIOR, X[self._prior_column].to_numpy(), prior))
         out = pd.concat([feats, *extra], ignore_index=True).sort_values("_pos", kind="stable")
         return out.drop(columns="_pos").reset_index(drop=True).astype(
             {Columns.CUSTOMER: "str", "feature": "str"}
@@ -347,7 +244,19 @@ class ChurnModel(SnapshotModel):
 
     def _load_extra(self, root: Path) -> None:
         path = root / "calibrator.npz"
-        if not path.is_file():
-            raise BundleError(f"{str(path)!r} is missing")
-        with np.load(path, allow_pickle=False) as z:
-            self.calibrator_ = (str(z["kind"]), z["x"].copy(), z["y"].copy())
+        arrays = _persist.load_arrays(path, ("kind", "x", "y"))
+        kind, x, y = arrays["kind"], arrays["x"], arrays["y"]
+        ok = kind.shape == () and kind.dtype.kind == "U" and str(kind) in ("none", "sigmoid", "isotonic")
+        ok = ok and all(a.ndim == 1 and a.dtype.kind == "f" for a in (x, y)) and x.shape == y.shape
+        if not ok:
+            raise BundleError(f"{str(path)!r} does not hold a calibrator (kind, x, y float arrays of one length)")
+        self.calibrator_ = (str(kind), x.astype(np.float64), y.astype(np.float64))
+
+
+def _per_customer(index: pd.Index, feature: str, value: np.ndarray, contribution: np.ndarray) -> pd.DataFrame:
+    """One extra explain row per customer (the bias or the prior)."""
+    n = len(index)
+    return pd.DataFrame(
+        {Columns.CUSTOMER: index.to_numpy(), "feature": feature, "value": value,
+         "contribution": contribution, "_pos": np.arange(n)}
+    )

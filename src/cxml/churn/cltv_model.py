@@ -21,18 +21,20 @@ Examples
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from cxml._checks import check_choice, check_float
 from cxml.churn import _lgbm
 from cxml.churn import metrics as M
-from cxml.churn._snapshot import SnapshotModel, finite_baselines
-from cxml.exceptions import DataWarning, SchemaError
-from cxml.features import DEFAULT_WINDOWS, FUTURE_VALUE
+from cxml.churn._docs import fill_doc
+from cxml.churn._lgbm import finite_baselines
+from cxml.churn._snapshot import SnapshotModel
+from cxml.exceptions import DataWarning, ParameterError
+from cxml.features import FUTURE_VALUE
 from cxml.schema import Columns
 
 __all__ = ["CLTVModel"]
@@ -40,6 +42,7 @@ __all__ = ["CLTVModel"]
 _OBJECTIVES = ("tweedie",)
 
 
+@fill_doc
 class CLTVModel(SnapshotModel):
     """Expected net spend of each customer in ``[as_of, as_of + horizon)``.
 
@@ -51,9 +54,9 @@ class CLTVModel(SnapshotModel):
         ``"tweedie"`` (the only one implemented).
     tweedie_variance_power
         Tweedie power in (1, 2): closer to 1 = more mass at zero, closer to 2 = heavier tail.
-    n_snapshots, snapshot_step, windows, lgbm_params, use_bgnbd_features, bgnbd_prior,
-    held_out_fraction, refit, max_rounds, early_stopping_rounds, random_state, n_jobs
-        As in :class:`~cxml.churn.churn_model.ChurnModel`.
+    {{snapshot_settings}}
+
+    With ``bgnbd_prior`` boosting starts from the log of the BG/NBD × Gamma-Gamma forecast.
 
     Attributes
     ----------
@@ -74,6 +77,7 @@ class CLTVModel(SnapshotModel):
     (['customer_id', 'expected_value'], True)
     """
 
+    _output_column = Columns.EXPECTED_VALUE
     _target = FUTURE_VALUE
     _prior_column = "bg_gg_expected_value"
     _both_classes = True  # a snapshot in which nobody bought has nothing to learn a value from
@@ -84,56 +88,26 @@ class CLTVModel(SnapshotModel):
         horizon: Any = "180D",
         objective: str = "tweedie",
         tweedie_variance_power: float = 1.3,
-        n_snapshots: int = 4,
-        snapshot_step: Any = None,
-        windows: Sequence[Any] = DEFAULT_WINDOWS,
-        lgbm_params: dict[str, Any] | None = None,
-        use_bgnbd_features: bool = True,
-        bgnbd_prior: bool = True,
-        held_out_fraction: float = 0.3,
-        refit: bool = False,
-        max_rounds: int = 2000,
-        early_stopping_rounds: int = 100,
-        random_state: int = 0,
-        n_jobs: int = 1,
+        **shared: Any,
     ) -> None:
-        self.horizon = horizon
+        super().__init__(horizon=horizon, **shared)
         self.objective = objective
         self.tweedie_variance_power = tweedie_variance_power
-        self.n_snapshots = n_snapshots
-        self.snapshot_step = snapshot_step
-        self.windows = windows
-        self.lgbm_params = lgbm_params
-        self.use_bgnbd_features = use_bgnbd_features
-        self.bgnbd_prior = bgnbd_prior
-        self.held_out_fraction = held_out_fraction
-        self.refit = refit
-        self.max_rounds = max_rounds
-        self.early_stopping_rounds = early_stopping_rounds
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
-    def _lgbm_base(self) -> dict[str, Any]:
+    def _objective(self) -> dict[str, Any]:
         return {
             "objective": "tweedie",
             "tweedie_variance_power": float(self.tweedie_variance_power),
             "metric": "tweedie",
-            "learning_rate": 0.03,
-            "num_leaves": 15,
-            "min_data_in_leaf": 50,
-            "feature_fraction": 0.8,
-            "bagging_fraction": 0.8,
-            "bagging_freq": 1,
-            "lambda_l2": 1.0,
         }
 
-    def _check_settings(self) -> None:
-        super()._check_settings()
-        if self.objective not in _OBJECTIVES:
-            raise SchemaError(f"objective={self.objective!r}; expected one of {list(_OBJECTIVES)}")
-        power = self.tweedie_variance_power
-        if isinstance(power, bool) or not isinstance(power, int | float) or not 1 < power < 2:
-            raise SchemaError(f"tweedie_variance_power={power!r} must be a number in (1, 2)")
+    def _check_settings(self) -> tuple[Any, Any, Any, int]:
+        check_choice("objective", self.objective, _OBJECTIVES)
+        power = check_float("tweedie_variance_power", self.tweedie_variance_power, minimum=1.0,
+                            exclusive_minimum=True, maximum=2.0)
+        if power == 2.0:  # the interval is open at both ends
+            raise ParameterError("tweedie_variance_power=2.0 must be a finite number > 1 and < 2")
+        return super()._check_settings()
 
     def _link(self, value: np.ndarray) -> np.ndarray:
         # a BG/NBD x GG forecast is > 0 by construction; the floor only guards log(0)
@@ -155,38 +129,9 @@ class CLTVModel(SnapshotModel):
             out["baselines"].update({k: _quiet_cltv_metrics(actual, v) for k, v in scores.items()})
         return out
 
-    def predict(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
-        """``DataFrame[customer_id, expected_value]`` (>= 0) for every customer existing at ``as_of``.
+    def _output(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(np.exp(self._raw(X)))
 
-        Only events before ``as_of`` are used.
-
-        Parameters
-        ----------
-        events
-            Canonical events table (:func:`cxml.load_events`).
-        as_of
-            Date-like prediction date; the features (and the BG/NBD and Gamma-Gamma features, with
-            the parameters fitted in ``fit``) are computed from the events before it.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str);
-            ``expected_value`` (float64, ``exp`` of the booster's raw score) is the expected net
-            spend in ``[as_of, as_of + horizon)``, in the currency of ``amount``.
-
-        Raises
-        ------
-        NotFittedError
-            When the model is not fitted.
-        SchemaError
-            When ``events`` is not a canonical events table or ``as_of`` is not a date.
-        """
-        X = self.features(events, as_of)
-        value = np.exp(self._raw(X))
-        return pd.DataFrame(
-            {Columns.CUSTOMER: X.index.to_numpy(), Columns.EXPECTED_VALUE: value}
-        ).astype({Columns.CUSTOMER: "str"})
 
 
 def _quiet_cltv_metrics(actual: np.ndarray, pred: np.ndarray) -> dict[str, float]:

@@ -24,19 +24,25 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cxml.churn import _bgnbd_math as bm
 from cxml.churn import metrics as M
+from cxml.churn._docs import fill_doc
 from cxml.churn._lgbm import check_reaches
+from cxml.churn._snapshot import SnapshotModel
 from cxml.churn.bgnbd import BGNBDModel
 from cxml.churn.gamma_gamma import GammaGammaModel
-from cxml.churn.summary import rfm_summary
-from cxml.exceptions import DataWarning, InsufficientDataError, NotFittedError, SchemaError
-from cxml.features import churn_labels, future_value
-from cxml.schema import Columns, events_before, parse_as_of, parse_horizon, purchase_mask, validate_events
+from cxml.churn.summary import purchase_rows, summary_at
+from cxml.data import as_events
+from cxml.exceptions import DataWarning, InsufficientDataError, NotFittedError, ParameterError, SchemaError
+from cxml.features._base import prepare
+from cxml.features.labels import CHURNED, FUTURE_VALUE, labels_from_prepared
+from cxml.schema import Columns, events_before, parse_as_of, parse_horizon
 
 __all__ = [
     "CHURN_BASELINES",
@@ -55,10 +61,24 @@ CHURN_BASELINES = (
     "bgnbd_1_minus_p_alive",
 )
 _PROBABILITY_BASELINES = ("bgnbd_p_no_purchase", "bgnbd_1_minus_p_alive")
+_WEEK = pd.Timedelta(days=7)
 
 
 def score_baseline_metrics(y: Any, score: Any) -> dict[str, float]:
-    """The churn metrics that need only a ranking score (Brier and log-loss are NaN)."""
+    """The churn metrics that need only a ranking score (Brier and log-loss are NaN).
+
+    Parameters
+    ----------
+    y
+        Outcomes, 1 = churned.
+    score
+        Higher = more likely to churn.
+
+    Returns
+    -------
+    dict
+        The :func:`cxml.churn.metrics.churn_metrics` keys.
+    """
     yy = np.asarray(y, dtype=np.float64)
     return {
         "roc_auc": M.roc_auc(yy, score),
@@ -72,32 +92,47 @@ def score_baseline_metrics(y: Any, score: Any) -> dict[str, float]:
     }
 
 
-def baseline_churn_scores(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.DataFrame:
+@fill_doc
+def baseline_churn_scores(events: Any, as_of: Any, horizon: Any) -> pd.DataFrame:
     """Churn scores of the :data:`CHURN_BASELINES`, indexed by the customers existing at ``as_of``.
 
     BG/NBD columns are NaN when the model cannot be fitted (no repeat buyers before ``as_of``).
+
+    Parameters
+    ----------
+    {{events}}
+    as_of
+        Date-like; only purchases before it are used.
+    horizon
+        Length of the churn window the BG/NBD scores look at.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per existing customer (str index), one column per baseline.
     """
-    ts, h = parse_as_of(as_of), parse_horizon(horizon)
-    before = events_before(events, ts)
-    rows = before.loc[purchase_mask(before).to_numpy()]
+    return _churn_baselines(purchase_rows(as_events(events)), parse_as_of(as_of), parse_horizon(horizon))
+
+
+def _churn_baselines(purchases: pd.DataFrame, ts: pd.Timestamp, h: pd.Timedelta) -> pd.DataFrame:
+    rows = events_before(purchases, ts)
     last = rows.groupby(Columns.CUSTOMER, sort=True)[Columns.TIMESTAMP].max()
     out = pd.DataFrame({"recency": (ts - last) / pd.Timedelta(days=1)})
     out.index = out.index.astype("str")
-    summary = rfm_summary(events, ts, time_unit="W", monetary=False)
     for col in CHURN_BASELINES[1:]:
         out[col] = np.nan
+    summary = summary_at(purchases, ts, time_unit="W", monetary=False)
     try:
         bg = BGNBDModel(time_unit="W").fit_summary(summary)
     except InsufficientDataError as exc:
-        warnings.warn(f"BG/NBD baselines are NaN: {exc}", DataWarning, stacklevel=2)
+        warnings.warn(f"BG/NBD baselines are NaN: {exc}", DataWarning, stacklevel=3)
         return out
-    x, tx, T = (summary[c].to_numpy() for c in ("frequency", "recency", "T"))
-    t = h / pd.Timedelta(days=7)
+    scores = bm.bgnbd_scores(bg._bg_params(), summary, h / _WEEK)
     bg_scores = pd.DataFrame(
         {
-            "bgnbd_neg_expected_purchases": -bg.expected_purchases(t, x, tx, T),
-            "bgnbd_p_no_purchase": bg.p_no_purchase(t, x, tx, T),
-            "bgnbd_1_minus_p_alive": 1.0 - bg.p_alive(x, tx, T),
+            "bgnbd_neg_expected_purchases": -scores["expected_purchases"].to_numpy(),
+            "bgnbd_p_no_purchase": scores["p_no_purchase"].to_numpy(),
+            "bgnbd_1_minus_p_alive": 1.0 - scores["p_alive"].to_numpy(),
         },
         index=summary.index.astype("str"),
     )
@@ -105,15 +140,33 @@ def baseline_churn_scores(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.
     return out
 
 
-def baseline_cltv_values(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.DataFrame:
-    """``bgnbd_gamma_gamma`` and ``recent_spend`` value forecasts per customer existing at ``as_of``."""
-    ts, h = parse_as_of(as_of), parse_horizon(horizon)
-    window = events.loc[
-        (events[Columns.TIMESTAMP] >= ts - h).to_numpy() & (events[Columns.TIMESTAMP] < ts).to_numpy()
-    ]
+@fill_doc
+def baseline_cltv_values(events: Any, as_of: Any, horizon: Any) -> pd.DataFrame:
+    """``bgnbd_gamma_gamma`` and ``recent_spend`` value forecasts per customer existing at ``as_of``.
+
+    Parameters
+    ----------
+    {{events}}
+    as_of
+        Date-like; only events before it are used.
+    horizon
+        Length of the value window (and of the look-back of ``recent_spend``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per existing customer (str index), one column per baseline.
+    """
+    ev = as_events(events)
+    return _cltv_baselines(ev, purchase_rows(ev), parse_as_of(as_of), parse_horizon(horizon))
+
+
+def _cltv_baselines(events: pd.DataFrame, purchases: pd.DataFrame, ts: pd.Timestamp, h: pd.Timedelta) -> pd.DataFrame:
+    stamp = events[Columns.TIMESTAMP].to_numpy()
+    window = events.loc[(stamp >= (ts - h).to_datetime64()) & (stamp < ts.to_datetime64())]
     spend_rows = window.loc[window[Columns.EVENT_TYPE].eq("purchase").to_numpy(dtype=bool, na_value=True)]
     recent = spend_rows.groupby(Columns.CUSTOMER)[Columns.AMOUNT].sum()
-    summary = rfm_summary(events, ts, time_unit="W")
+    summary = summary_at(purchases, ts, time_unit="W")
     index = summary.index.astype("str")
     out = pd.DataFrame({"bgnbd_gamma_gamma": np.nan}, index=index)
     out["recent_spend"] = recent.reindex(index).fillna(0.0).clip(lower=0.0).to_numpy()
@@ -123,21 +176,21 @@ def baseline_cltv_values(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.D
             # one-time buyers and zero-amount lines are expected; GG uses the repeat buyers by definition
             warnings.simplefilter("ignore", DataWarning)
             gg = GammaGammaModel(time_unit="W").fit_summary(summary)
-        value = gg.customer_lifetime_value(bg, events, ts, h)
-        out["bgnbd_gamma_gamma"] = value.set_index(Columns.CUSTOMER)[Columns.EXPECTED_VALUE].reindex(index)
-    except (InsufficientDataError, ValueError) as exc:
-        warnings.warn(f"BG/NBD x Gamma-Gamma baseline is NaN: {exc}", DataWarning, stacklevel=2)
+        out["bgnbd_gamma_gamma"] = gg.value_from_summary(bg, summary, h)
+    except (InsufficientDataError, ParameterError) as exc:
+        warnings.warn(f"BG/NBD x Gamma-Gamma baseline is NaN: {exc}", DataWarning, stacklevel=3)
     return out
 
 
-def _check_inputs(model: Any, events: pd.DataFrame, as_of: Any) -> tuple[pd.Timestamp, pd.Timedelta]:
+def _check_inputs(model: Any, events: Any, as_of: Any) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timedelta]:
+    """The normalised events, ``as_of`` and the model's horizon, after the checks both evaluations share."""
     if not hasattr(model, "booster_"):
         raise NotFittedError(
             f"{type(model).__name__} is not fitted; fit it with events before as_of, then evaluate"
         )
-    validate_events(events)
+    ev = as_events(events)
     ts, h = parse_as_of(as_of), parse_horizon(model.horizon)
-    check_reaches(events, ts + h, h, f"evaluation needs the outcome window [{ts}, {ts + h}) observed")
+    check_reaches(ev, ts + h, h, f"evaluation needs the outcome window [{ts}, {ts + h}) observed")
     if hasattr(model, "as_of_") and model.as_of_ > ts:
         warnings.warn(
             f"the model was fitted as of {model.as_of_.date()}, after the evaluation as_of {ts.date()}: "
@@ -145,7 +198,19 @@ def _check_inputs(model: Any, events: pd.DataFrame, as_of: Any) -> tuple[pd.Time
             DataWarning,
             stacklevel=3,
         )
-    return ts, h
+    return ev, ts, h
+
+
+def _predict(model: Any, events: pd.DataFrame, ts: pd.Timestamp, column: str) -> pd.Series:
+    """The model's forecast per customer (the trusted path for the family's own models)."""
+    pred = model._predict_trusted(events, ts) if isinstance(model, SnapshotModel) else model.predict(events, ts)
+    return pred.set_index(Columns.CUSTOMER)[column]
+
+
+def _outcome(events: pd.DataFrame, ts: pd.Timestamp, h: pd.Timedelta, column: str, index: pd.Index) -> np.ndarray:
+    """The real outcome (churned or future value) in ``[ts, ts + h)`` of the customers in ``index``."""
+    labels = labels_from_prepared(prepare(events, ts + h), ts, h)
+    return labels[column].reindex(index).to_numpy(dtype=np.float64)
 
 
 def _slice_labels(events: pd.DataFrame, as_of: pd.Timestamp, customers: pd.Index, slices: Any) -> np.ndarray:
@@ -168,20 +233,30 @@ def _slice_labels(events: pd.DataFrame, as_of: pd.Timestamp, customers: pd.Index
     return labels.reindex(customers).astype(object).fillna("unknown").astype(str).to_numpy()
 
 
-def evaluate_churn(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any = None) -> dict[str, Any]:
+def _sliced_table(
+    metric: Callable[..., Any],
+    y: np.ndarray,
+    p: np.ndarray,
+    labels: np.ndarray,
+    extra: dict[str, tuple[Callable[..., Any], np.ndarray, str]],
+) -> pd.DataFrame:
+    """The per-slice table of the model's metrics plus, per named baseline, one metric column."""
+    with warnings.catch_warnings():
+        # decile MAPE leaves out bins with no actual spend and warns each time; expected for CLTV
+        warnings.simplefilter("ignore", DataWarning)
+        table = M.sliced(metric, y, p, labels)
+        for column, (fn, score, key) in extra.items():
+            table[column] = M.sliced(fn, y, score, labels)[key]
+    return table
+
+
+@fill_doc
+def evaluate_churn(model: Any, events: Any, as_of: Any, *, slices: Any = None) -> dict[str, Any]:
     """Score a fitted churn model and the baselines on the real churn in ``[as_of, as_of + horizon)``.
 
     Parameters
     ----------
-    model
-        A fitted ``ChurnModel`` (its ``horizon`` defines the outcome window).
-    events
-        Events covering at least ``as_of + horizon`` (else :class:`cxml.InsufficientDataError`).
-    as_of
-        Evaluation date; the model and the baselines see only events before it.
-    slices
-        Optional fairness breakdown: an events column (each customer gets its most frequent value
-        before ``as_of``) or a Series ``customer_id -> label``.
+    {{evaluate_args}}
 
     Returns
     -------
@@ -198,13 +273,7 @@ def evaluate_churn(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any 
 
     Raises
     ------
-    NotFittedError
-        When ``model`` has no fitted booster.
-    SchemaError
-        When ``events`` is not a canonical events table, ``as_of`` is not a date, the model's
-        ``horizon`` is not a duration, or ``slices`` is neither an events column nor a Series.
-    InsufficientDataError
-        When the events do not reach ``as_of + horizon`` (the outcome window is not observed).
+    {{evaluate_raises}}
 
     Warns
     -----
@@ -212,11 +281,11 @@ def evaluate_churn(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any 
         When the model was fitted as of a date after ``as_of`` (optimistic scores), or the BG/NBD
         baselines cannot be fitted.
     """
-    ts, h = _check_inputs(model, events, as_of)
-    risk = model.predict(events, ts).set_index(Columns.CUSTOMER)[Columns.CHURN_PROBABILITY]
-    y = churn_labels(events, ts, h).reindex(risk.index).to_numpy(dtype=np.float64)
+    ev, ts, h = _check_inputs(model, events, as_of)
+    risk = _predict(model, ev, ts, Columns.CHURN_PROBABILITY)
+    y = _outcome(ev, ts, h, CHURNED, risk.index)
     p = risk.to_numpy()
-    base = baseline_churn_scores(events, ts, h).reindex(risk.index)
+    base = _churn_baselines(purchase_rows(ev), ts, h).reindex(risk.index)
     baselines: dict[str, dict[str, float]] = {}
     for name in CHURN_BASELINES:
         s = base[name].to_numpy(dtype=np.float64)
@@ -239,15 +308,13 @@ def evaluate_churn(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any 
         ),
     }
     if slices is not None:
-        labels = _slice_labels(events, ts, risk.index, slices)
-        table = M.sliced(M.churn_metrics, y, p, labels)
-        for name in baselines:
-            table[f"{name}_roc_auc"] = M.sliced(M.roc_auc, y, base[name].to_numpy(), labels)["roc_auc"]
-        out["slices"] = table
+        extra = {f"{name}_roc_auc": (M.roc_auc, base[name].to_numpy(), "roc_auc") for name in baselines}
+        out["slices"] = _sliced_table(M.churn_metrics, y, p, _slice_labels(ev, ts, risk.index, slices), extra)
     return out
 
 
-def evaluate_cltv(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any = None) -> dict[str, Any]:
+@fill_doc
+def evaluate_cltv(model: Any, events: Any, as_of: Any, *, slices: Any = None) -> dict[str, Any]:
     """Score a fitted CLTV model and the baselines on the real net spend in ``[as_of, as_of + horizon)``.
 
     Same arguments as :func:`evaluate_churn`. Returns ``model`` and ``baselines[name]`` dicts of
@@ -256,15 +323,7 @@ def evaluate_cltv(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any =
 
     Parameters
     ----------
-    model
-        A fitted ``CLTVModel`` (its ``horizon`` defines the outcome window).
-    events
-        Events covering at least ``as_of + horizon`` (else :class:`cxml.InsufficientDataError`).
-    as_of
-        Evaluation date; the model and the baselines see only events before it.
-    slices
-        Optional fairness breakdown: an events column (each customer gets its most frequent value
-        before ``as_of``) or a Series ``customer_id -> label``.
+    {{evaluate_args}}
 
     Returns
     -------
@@ -279,13 +338,7 @@ def evaluate_cltv(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any =
 
     Raises
     ------
-    NotFittedError
-        When ``model`` has no fitted booster.
-    SchemaError
-        When ``events`` is not a canonical events table, ``as_of`` is not a date, the model's
-        ``horizon`` is not a duration, or ``slices`` is neither an events column nor a Series.
-    InsufficientDataError
-        When the events do not reach ``as_of + horizon`` (the outcome window is not observed).
+    {{evaluate_raises}}
 
     Warns
     -----
@@ -293,11 +346,11 @@ def evaluate_cltv(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any =
         When the model was fitted as of a date after ``as_of`` (optimistic scores), or the
         BG/NBD × Gamma-Gamma baseline cannot be fitted.
     """
-    ts, h = _check_inputs(model, events, as_of)
-    pred = model.predict(events, ts).set_index(Columns.CUSTOMER)[Columns.EXPECTED_VALUE]
-    actual = future_value(events, ts, h).reindex(pred.index).to_numpy(dtype=np.float64)
+    ev, ts, h = _check_inputs(model, events, as_of)
+    pred = _predict(model, ev, ts, Columns.EXPECTED_VALUE)
+    actual = _outcome(ev, ts, h, FUTURE_VALUE, pred.index)
     p = pred.to_numpy()
-    base = baseline_cltv_values(events, ts, h).reindex(pred.index)
+    base = _cltv_baselines(ev, purchase_rows(ev), ts, h).reindex(pred.index)
     with warnings.catch_warnings():
         # decile MAPE leaves out bins with no actual spend and warns each time; expected for CLTV
         warnings.simplefilter("ignore", DataWarning)
@@ -322,15 +375,10 @@ def evaluate_cltv(model: Any, events: pd.DataFrame, as_of: Any, *, slices: Any =
         ),
     }
     if slices is not None:
-        labels = _slice_labels(events, ts, pred.index, slices)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)
-            table = M.sliced(M.cltv_metrics, actual, p, labels)
-            if ref is not None:
-                table["bgnbd_gamma_gamma_spearman"] = M.sliced(
-                    M.spearman, actual, base["bgnbd_gamma_gamma"].to_numpy(), labels
-                )["spearman"]
-        out["slices"] = table
+        extra = {} if ref is None else {
+            "bgnbd_gamma_gamma_spearman": (M.spearman, base["bgnbd_gamma_gamma"].to_numpy(), "spearman")
+        }
+        out["slices"] = _sliced_table(M.cltv_metrics, actual, p, _slice_labels(ev, ts, pred.index, slices), extra)
     return out
 
 

@@ -22,13 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
-from sklearn.base import BaseEstimator
 
-from cxml.churn._optim import minimize_log_params, report_convergence
+from cxml._checks import check_float
+from cxml.churn import _bgnbd_math as bm
+from cxml.churn._btyd import BTYDModel, FitData
+from cxml.churn._docs import fill_doc
 from cxml.churn.bgnbd import BGNBDModel
-from cxml.churn.summary import rfm_summary, time_unit_days
-from cxml.exceptions import DataWarning, InsufficientDataError, NotFittedError, SchemaError
-from cxml.schema import Columns, parse_horizon, validate_events
+from cxml.churn.summary import purchase_rows, summary_at, time_unit_days
+from cxml.data import as_events
+from cxml.exceptions import DataWarning, InsufficientDataError, ParameterError, SchemaError
+from cxml.schema import Columns, parse_as_of, parse_horizon
 
 __all__ = ["GammaGammaModel"]
 
@@ -64,17 +67,16 @@ def _gg_loglik(
     return ll, grad
 
 
-class GammaGammaModel(BaseEstimator):
+@fill_doc
+class GammaGammaModel(BTYDModel):
     """Gamma-Gamma spend model fitted on repeat buyers.
 
     Parameters
     ----------
-    penalizer
-        L2 penalty on (p, q, v) added to the mean negative log-likelihood, as in lifetimes.
-    time_unit
-        Time unit of the summary it computes (only matters for consistency with a BG/NBD model).
-    tol, max_iter, strict, random_state
-        As in :class:`~cxml.churn.BGNBDModel`.
+    {{btyd_settings}}
+
+    ``time_unit`` only sets the unit of the summary the model computes (it matters for consistency
+    with a BG/NBD model, not for the spend parameters).
 
     Attributes
     ----------
@@ -87,31 +89,22 @@ class GammaGammaModel(BaseEstimator):
         Repeat buyers used in the fit.
     """
 
-    def __init__(
-        self,
-        *,
-        penalizer: float = 0.0,
-        time_unit: str = "W",
-        tol: float = 1e-7,
-        max_iter: int = 2000,
-        strict: bool = False,
-        random_state: int | None = 0,
-    ) -> None:
-        self.penalizer = penalizer
-        self.time_unit = time_unit
-        self.tol = tol
-        self.max_iter = max_iter
-        self.strict = strict
-        self.random_state = random_state
+    _param_names = ("p", "q", "v")
 
-    def fit(self, events: pd.DataFrame, as_of: Any) -> GammaGammaModel:
+    def _loglik(self, params: np.ndarray, data: FitData) -> tuple[np.ndarray, np.ndarray]:
+        x, m, levels = data
+        return _gg_loglik(params, x, m, levels)
+
+    @fill_doc
+    def fit(self, events: Any, as_of: Any) -> GammaGammaModel:
         """Fit on the repeat buyers existing at ``as_of`` (customers with ``frequency > 0``).
+
+        The spend comes from the ``amount`` of the purchase rows (see :func:`~cxml.churn.rfm_summary`
+        for ``monetary_value``).
 
         Parameters
         ----------
-        events
-            Canonical events table (:func:`cxml.load_events`); the spend comes from the ``amount``
-            of its purchase rows (see :func:`~cxml.churn.rfm_summary` for ``monetary_value``).
+        {{events}}
         as_of
             Date-like cutoff; only events with ``timestamp < as_of`` are used.
 
@@ -124,10 +117,9 @@ class GammaGammaModel(BaseEstimator):
         Raises
         ------
         SchemaError
-            When ``events`` is not a canonical events table, ``as_of`` is not a date or
-            ``time_unit`` is not a positive fixed duration.
-        ValueError
-            When ``penalizer`` is negative or not finite.
+            When ``events`` does not fit the events schema or ``as_of`` is not a date.
+        ParameterError
+            When a setting (``penalizer``, ``tol``, ``time_unit`` ...) is out of range.
         InsufficientDataError
             When fewer than 2 repeat buyers with a positive ``monetary_value`` exist at ``as_of``.
         ConvergenceError
@@ -140,8 +132,9 @@ class GammaGammaModel(BaseEstimator):
         ConvergenceWarning
             When the fit does not converge and ``strict=False`` (the parameters are still set).
         """
-        validate_events(events)
-        return self.fit_summary(rfm_summary(events, as_of, time_unit=self.time_unit))
+        self._check_settings()
+        rows = purchase_rows(as_events(events))
+        return self.fit_summary(summary_at(rows, parse_as_of(as_of), time_unit=self.time_unit))
 
     def fit_summary(self, summary: pd.DataFrame) -> GammaGammaModel:
         """Fit on a summary frame with ``frequency`` and ``monetary_value`` columns.
@@ -149,10 +142,18 @@ class GammaGammaModel(BaseEstimator):
         Customers with ``frequency == 0`` carry no repeat spend and are not used (by definition,
         not counted as dropped). Repeat buyers whose ``monetary_value`` is missing or ``<= 0`` cannot
         enter a Gamma likelihood; they are left out and counted in a :class:`cxml.DataWarning`.
+
+        Parameters
+        ----------
+        summary
+            An :func:`~cxml.churn.rfm_summary` (or a frame with those two columns).
+
+        Returns
+        -------
+        GammaGammaModel
+            ``self``, fitted (see :meth:`fit`).
         """
-        time_unit_days(self.time_unit)
-        if not np.isfinite(self.penalizer) or self.penalizer < 0:
-            raise ValueError(f"penalizer={self.penalizer!r} must be a finite number >= 0")
+        self._check_settings()
         for col in ("frequency", "monetary_value"):
             if col not in summary.columns:
                 raise SchemaError(f"summary has no column {col!r}; expected rfm_summary output")
@@ -173,27 +174,9 @@ class GammaGammaModel(BaseEstimator):
                 f"Gamma-Gamma needs at least 2 repeat buyers with positive spend; got {int(usable.sum())}"
             )
         xs, ms = x[usable], m[usable]
-        n = len(xs)
-        levels = np.unique(xs, return_inverse=True)
-        penalizer = float(self.penalizer)
-
-        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            params = np.exp(theta)
-            ll, grad = _gg_loglik(params, xs, ms, levels)
-            value = -float(ll.sum()) / n + penalizer * float(np.sum(params**2))
-            return value, -grad.sum(axis=1) / n * params + 2 * penalizer * params**2
-
         # informed start: with p=1, q=2 the prior mean spend p*v/(q-1) is v, set to the observed mean
-        x0 = np.log([1.0, 2.0, float(np.mean(ms))])
-        jitter = np.random.default_rng(self.random_state).normal(0.0, 0.5, size=3)
-        fit = minimize_log_params(objective, [x0, x0 + jitter], tol=self.tol, max_iter=self.max_iter)
-        self.params_ = dict(zip(_PARAMS, (float(v) for v in fit.params), strict=True))
-        self.log_likelihood_ = float(_gg_loglik(fit.params, xs, ms, levels)[0].sum())
-        self.converged_ = fit.converged
-        self.n_iter_ = fit.n_iter
-        self.gradient_norm_ = fit.gradient_norm
-        self.n_customers_ = n
-        report_convergence(fit, "GammaGammaModel", self.strict, self.params_)
+        start = np.log([1.0, 2.0, float(np.mean(ms))])
+        self._fit_rows((xs, ms, np.unique(xs, return_inverse=True)), None, start)
         return self
 
     def set_fitted_params(self, *, p: float, q: float, v: float) -> GammaGammaModel:
@@ -219,22 +202,10 @@ class GammaGammaModel(BaseEstimator):
 
         Raises
         ------
-        ValueError
+        ParameterError
             When a parameter is not a positive finite number.
         """
-        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
-            delattr(self, name)
-        values = {"p": p, "q": q, "v": v}
-        for name, val in values.items():
-            if not np.isfinite(val) or val <= 0:
-                raise ValueError(f"{name}={val!r} must be a positive finite number")
-        self.params_ = {k: float(val) for k, val in values.items()}
-        return self
-
-    def _params(self) -> tuple[float, float, float]:
-        if not hasattr(self, "params_"):
-            raise NotFittedError("this GammaGammaModel is not fitted yet; call fit(events, as_of=...) first")
-        return self.params_["p"], self.params_["q"], self.params_["v"]
+        return self._set_known_params({"p": p, "q": q, "v": v})
 
     def conditional_expected_average_profit(self, frequency: Any, monetary_value: Any) -> np.ndarray:
         """E[spend per transaction | x, m_x] = p (v + x m_x) / (p x + q - 1).
@@ -259,30 +230,33 @@ class GammaGammaModel(BaseEstimator):
         ------
         NotFittedError
             When the model has neither been fitted nor given parameters.
-        ValueError
+        ParameterError
             When ``q <= 1``, or ``frequency`` has negative or non-finite values.
         """
         p, q, v = self._params()
         if q <= 1:
-            raise ValueError(f"q={q:.4g} <= 1: the Gamma-Gamma mean spend is infinite for these params")
-        x = np.asarray(frequency, dtype=np.float64)
-        m = np.asarray(monetary_value, dtype=np.float64)
+            raise ParameterError(f"q={q:.4g} <= 1: the Gamma-Gamma mean spend is infinite for these params")
+        try:
+            x = np.asarray(frequency, dtype=np.float64)
+            m = np.asarray(monetary_value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"frequency and monetary_value must be numbers or arrays of numbers: {exc}") from exc
         if np.any(~np.isfinite(x) | (x < 0)):
-            raise ValueError("frequency must be finite and >= 0")
+            raise ParameterError("frequency must be finite and >= 0")
         # an unknown own mean carries no information: treat the customer like a one-time buyer
         n_own = np.where(np.isfinite(m), x, 0.0)
         own = n_own * np.nan_to_num(m)
         return np.asarray(p * (v + own) / (p * n_own + q - 1))
 
-    def predict(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    @fill_doc
+    def predict(self, events: Any, as_of: Any) -> pd.DataFrame:
         """Expected spend per future transaction of every customer existing at ``as_of``.
 
         Returns ``DataFrame[customer_id, expected_average_value]``.
 
         Parameters
         ----------
-        events
-            Canonical events table (:func:`cxml.load_events`).
+        {{events}}
         as_of
             Date-like prediction date; only events with ``timestamp < as_of`` are used.
 
@@ -299,22 +273,21 @@ class GammaGammaModel(BaseEstimator):
         NotFittedError
             When the model has neither been fitted nor given parameters.
         SchemaError
-            When ``events`` is not a canonical events table or ``as_of`` is not a date.
-        ValueError
+            When ``events`` does not fit the events schema or ``as_of`` is not a date.
+        ParameterError
             When ``q <= 1`` (infinite mean spend).
         """
         self._params()
-        validate_events(events)
-        s = rfm_summary(events, as_of, time_unit=self.time_unit)
+        rows = purchase_rows(as_events(events))
+        s = summary_at(rows, parse_as_of(as_of), time_unit=self.time_unit)
         value = self.conditional_expected_average_profit(s["frequency"], s["monetary_value"])
-        return pd.DataFrame(
-            {Columns.CUSTOMER: s.index.to_numpy(), "expected_average_value": value}
-        ).astype({Columns.CUSTOMER: "str"})
+        return _customer_frame(s.index, "expected_average_value", value)
 
+    @fill_doc
     def customer_lifetime_value(
         self,
         bgnbd: BGNBDModel,
-        events: pd.DataFrame,
+        events: Any,
         as_of: Any,
         horizon: Any,
         discount_rate: float = 0.0,
@@ -334,8 +307,7 @@ class GammaGammaModel(BaseEstimator):
         bgnbd
             A fitted (or :meth:`~cxml.churn.BGNBDModel.set_fitted_params`) BG/NBD model; its
             ``time_unit`` is used for the summary and the horizon, so its parameters must be in it.
-        events
-            Canonical events table (:func:`cxml.load_events`).
+        {{events}}
         as_of
             Date-like prediction date; only events with ``timestamp < as_of`` are used.
         horizon
@@ -359,29 +331,65 @@ class GammaGammaModel(BaseEstimator):
         NotFittedError
             When this model or ``bgnbd`` has neither been fitted nor given parameters.
         SchemaError
-            When ``events`` is not a canonical events table, ``as_of`` is not a date, or
+            When ``events`` does not fit the events schema, ``as_of`` is not a date, or
             ``horizon`` or ``discount_period`` is not a positive duration.
-        ValueError
-            When ``discount_rate`` is negative or not finite, or ``q <= 1``.
+        ParameterError
+            When ``discount_rate`` is negative or not finite, ``bgnbd`` is not a BG/NBD model, or
+            ``q <= 1``.
         """
         self._params()
-        validate_events(events)
-        if not np.isfinite(discount_rate) or discount_rate < 0:
-            raise ValueError(f"discount_rate={discount_rate!r} must be a finite number >= 0")
-        s = rfm_summary(events, as_of, time_unit=bgnbd.time_unit)
+        if not isinstance(bgnbd, BGNBDModel):
+            raise ParameterError(f"bgnbd={bgnbd!r} must be a fitted BGNBDModel")
+        bgnbd._params()
+        rate = check_float("discount_rate", discount_rate, minimum=0.0)
+        rows = purchase_rows(as_events(events))
+        s = summary_at(rows, parse_as_of(as_of), time_unit=bgnbd.time_unit)
+        value = self.value_from_summary(bgnbd, s, parse_horizon(horizon), rate, discount_period)
+        return _customer_frame(s.index, Columns.EXPECTED_VALUE, value)
+
+    def value_from_summary(
+        self,
+        bgnbd: BGNBDModel,
+        summary: pd.DataFrame,
+        horizon: pd.Timedelta,
+        discount_rate: float = 0.0,
+        discount_period: Any = "30D",
+    ) -> np.ndarray:
+        """:meth:`customer_lifetime_value` of the customers of a summary in ``bgnbd.time_unit``.
+
+        Parameters
+        ----------
+        bgnbd
+            A fitted BG/NBD model whose ``time_unit`` the summary is in.
+        summary
+            An :func:`~cxml.churn.rfm_summary` with ``monetary_value``.
+        horizon
+            Length of the value window.
+        discount_rate
+            Rate per ``discount_period`` (checked by the caller), ``0`` for none.
+        discount_period
+            Duration of one discounting step.
+
+        Returns
+        -------
+        numpy.ndarray
+            Expected spend in the window, one value per row of ``summary``.
+        """
+        params = bgnbd._bg_params()
         unit = pd.Timedelta(days=time_unit_days(bgnbd.time_unit))
-        t_total = parse_horizon(horizon) / unit
-        x, tx, T = (s[c].to_numpy() for c in ("frequency", "recency", "T"))
-        value = self.conditional_expected_average_profit(x, s["monetary_value"].to_numpy())
+        t_total = horizon / unit
+        x, tx, T = (summary[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T"))
+        value = self.conditional_expected_average_profit(x, summary["monetary_value"].to_numpy())
         if discount_rate == 0:
-            purchases = bgnbd.expected_purchases(t_total, x, tx, T)
-        else:
-            step = parse_horizon(discount_period, "discount_period") / unit
-            ends = np.append(np.arange(step, t_total, step), t_total)
-            cumulative = np.stack([bgnbd.expected_purchases(t, x, tx, T) for t in ends])
-            per_step = np.diff(cumulative, axis=0, prepend=0.0)
-            factors = (1.0 + discount_rate) ** -np.arange(1, len(ends) + 1)
-            purchases = factors @ per_step
-        return pd.DataFrame(
-            {Columns.CUSTOMER: s.index.to_numpy(), Columns.EXPECTED_VALUE: purchases * value}
-        ).astype({Columns.CUSTOMER: "str"})
+            return np.asarray(bm.expected_purchases(params, np.float64(t_total), x, tx, T) * value)
+        step = parse_horizon(discount_period, "discount_period") / unit
+        ends = np.append(np.arange(step, t_total, step), t_total)
+        cumulative = np.stack([bm.expected_purchases(params, np.float64(t), x, tx, T) for t in ends])
+        per_step = np.diff(cumulative, axis=0, prepend=0.0)
+        factors = (1.0 + discount_rate) ** -np.arange(1, len(ends) + 1)
+        return np.asarray((factors @ per_step) * value)
+
+
+def _customer_frame(index: pd.Index, column: str, values: np.ndarray) -> pd.DataFrame:
+    """``DataFrame[customer_id (str), column]`` of per-customer values."""
+    return pd.DataFrame({Columns.CUSTOMER: index.to_numpy(), column: values}).astype({Columns.CUSTOMER: "str"})

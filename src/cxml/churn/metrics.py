@@ -25,7 +25,8 @@ import pandas as pd
 from scipy.stats import spearmanr
 from sklearn import metrics as skm
 
-from cxml.exceptions import DataWarning
+from cxml._checks import check_float, check_int
+from cxml.exceptions import DataWarning, ParameterError
 
 __all__ = [
     "brier",
@@ -47,35 +48,39 @@ __all__ = [
 ]
 
 
+def _pair(names: tuple[str, str], first: Any, second: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Two inputs as flat float64 arrays of the same, non-zero length."""
+    try:
+        a = np.asarray(first, dtype=np.float64).ravel()
+        b = np.asarray(second, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{names[0]} and {names[1]} must be arrays of numbers: {exc}") from exc
+    if a.shape != b.shape:
+        raise ParameterError(f"{names[0]} has {a.size} values but {names[1]} has {b.size}; expected the same length")
+    if a.size == 0:
+        raise ParameterError(f"{names[0]} is empty; expected at least one customer")
+    return a, b
+
+
 def _scores(y: Any, p: Any, *, probability: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    yy = np.asarray(y, dtype=np.float64).ravel()
-    pp = np.asarray(p, dtype=np.float64).ravel()
-    if yy.shape != pp.shape:
-        raise ValueError(f"y has {yy.size} values but p has {pp.size}; expected the same length")
-    if yy.size == 0:
-        raise ValueError("y is empty; expected at least one customer")
+    yy, pp = _pair(("y", "p"), y, p)
     bad_y = ~np.isin(yy, (0.0, 1.0))
     if np.any(bad_y):
-        raise ValueError(f"y has {int(bad_y.sum())} values not in {{0, 1}} (first: {yy[bad_y][0]!r})")
+        raise ParameterError(f"y has {int(bad_y.sum())} values not in {{0, 1}} (first: {yy[bad_y][0]!r})")
     bad_p = ~np.isfinite(pp) | ((pp < 0) | (pp > 1) if probability else False)
     if np.any(bad_p):
         expected = "probabilities in [0, 1]" if probability else "finite scores"
-        raise ValueError(
+        raise ParameterError(
             f"p has {int(bad_p.sum())} invalid values (first: {pp[bad_p][0]!r}); expected {expected}"
         )
     return yy, pp
 
 
 def _values(actual: Any, pred: Any) -> tuple[np.ndarray, np.ndarray]:
-    a = np.asarray(actual, dtype=np.float64).ravel()
-    p = np.asarray(pred, dtype=np.float64).ravel()
-    if a.shape != p.shape:
-        raise ValueError(f"actual has {a.size} values but pred has {p.size}; expected the same length")
-    if a.size == 0:
-        raise ValueError("actual is empty; expected at least one customer")
+    a, p = _pair(("actual", "pred"), actual, pred)
     for name, v in (("actual", a), ("pred", p)):
         if not np.all(np.isfinite(v)):
-            raise ValueError(f"{name} has {int((~np.isfinite(v)).sum())} non-finite values")
+            raise ParameterError(f"{name} has {int((~np.isfinite(v)).sum())} non-finite values")
     return a, p
 
 
@@ -115,8 +120,7 @@ def log_loss(y: Any, p: Any, *, eps: float = 1e-15) -> float:
 
 def _top_k_positives(yy: np.ndarray, pp: np.ndarray, k: float) -> tuple[float, int]:
     """Expected positives among the top ``ceil(k n)`` scores, ties at the cut shared pro rata."""
-    if not 0 < k <= 1:
-        raise ValueError(f"k={k!r} must be a fraction in (0, 1]")
+    k = check_float("k", k, minimum=0.0, exclusive_minimum=True, maximum=1.0)
     n_top = math.ceil(k * yy.size - 1e-9)
     cut = np.sort(pp)[::-1][n_top - 1]
     above, at = pp > cut, pp == cut
@@ -155,8 +159,7 @@ def calibration_table(y: Any, p: Any, n_bins: int = 10) -> pd.DataFrame:
     (``n_bins > n``) are omitted.
     """
     yy, pp = _scores(y, p, probability=True)
-    if int(n_bins) < 1:
-        raise ValueError(f"n_bins={n_bins!r} must be a positive integer")
+    n_bins = check_int("n_bins", n_bins, minimum=1)
     order = np.argsort(pp, kind="stable")
     bins = np.empty(yy.size, dtype=np.int64)
     bins[order] = np.arange(yy.size) * int(n_bins) // yy.size
@@ -263,9 +266,10 @@ def decile_mape(actual: Any, pred: Any, n_bins: int = 10) -> float:
     percentage error: they are left out and counted in a :class:`cxml.DataWarning`.
     """
     a, p = _values(actual, pred)
+    n_bins = check_int("n_bins", n_bins, minimum=1)
     order = np.argsort(p, kind="stable")
     bins = np.empty(a.size, dtype=np.int64)
-    bins[order] = np.arange(a.size) * int(n_bins) // a.size
+    bins[order] = np.arange(a.size) * n_bins // a.size
     act = np.bincount(bins, weights=a, minlength=n_bins)
     prd = np.bincount(bins, weights=p, minlength=n_bins)
     present = np.bincount(bins, minlength=n_bins) > 0
@@ -354,11 +358,11 @@ def sliced(
     pp = np.asarray(p).ravel()
     labels = pd.Series(np.asarray(slices, dtype=object).ravel())
     if not (yy.size == pp.size == labels.size):
-        raise ValueError(
+        raise ParameterError(
             f"y, p and slices have lengths {yy.size}, {pp.size}, {labels.size}; expected the same length"
         )
     if labels.isna().any():
-        raise ValueError(f"slices has {int(labels.isna().sum())} missing labels; fill them (e.g. 'unknown')")
+        raise ParameterError(f"slices has {int(labels.isna().sum())} missing labels; fill them (e.g. 'unknown')")
     codes, uniques = pd.factorize(labels.astype(str), sort=True)
     name = getattr(metric_fn, "__name__", "metric")
     rows: list[dict[str, Any]] = []

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cxml._checks import check_int
 from cxml.churn.metrics import _scores, calibration_table
+from cxml.exceptions import ParameterError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -31,6 +33,7 @@ def _axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
     try:
+        # lazy: matplotlib is heavy and optional; cxml.churn must import without it
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
@@ -84,9 +87,8 @@ def feature_importance(
     values = np.asarray(importances, dtype=np.float64).ravel()
     labels = [str(n) for n in names]
     if len(labels) != values.size:
-        raise ValueError(f"names has {len(labels)} entries but importances has {values.size}")
-    if int(top) < 1:
-        raise ValueError(f"top={top!r} must be a positive integer")
+        raise ParameterError(f"names has {len(labels)} entries but importances has {values.size}")
+    top = check_int("top", top, minimum=1)
     keep = np.argsort(-np.abs(values), kind="stable")[: int(top)][::-1]
     ax = _axes(ax)
     ax.barh(np.arange(keep.size), values[keep])

@@ -5,9 +5,12 @@ One row per customer that *exists* at ``as_of`` (at least one purchase row befor
 
 - ``frequency``: number of distinct purchase days − 1 (repeat purchase days);
 - ``recency``: last − first purchase day;
-- ``T``: last observed day − first purchase day, where the last observed day is ``as_of − 1 day``
-  (events are ``< as_of``). With ``as_of="1997-10-01"`` this reproduces the CDNOW calibration
-  period of Fader, Hardie & Lee (2005): a customer first seen on 1997-01-01 has T = 272/7 weeks;
+- ``T``: last observed day − first purchase day. Events are those strictly before ``as_of``, and the
+  last observed day is the day of the last instant before ``as_of``: ``as_of − 1 day`` for a
+  midnight ``as_of`` (PROTOCOL.md; with ``as_of="1997-10-01"`` this reproduces the CDNOW calibration
+  period of Fader, Hardie & Lee (2005): a customer first seen on 1997-01-01 has T = 272/7 weeks),
+  and the day of ``as_of`` itself when it has a time of day (``2011-09-01 15:00`` includes the
+  purchases of 2011-09-01 before 15:00, so that day is observed, partly, and ``recency <= T``);
 - ``monetary_value``: mean spend per *repeat* purchase day, i.e. the mean of the day totals of
   purchase rows excluding the first purchase day (NaN when ``frequency == 0``).
 
@@ -41,10 +44,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxml.exceptions import SchemaError
-from cxml.schema import Columns, events_before, parse_as_of, purchase_mask
+from cxml.churn._docs import fill_doc
+from cxml.data import as_events
+from cxml.exceptions import ParameterError
+from cxml.schema import Columns, parse_as_of, purchase_mask
 
-__all__ = ["SUMMARY_COLUMNS", "rfm_summary", "time_unit_days"]
+__all__ = ["SUMMARY_COLUMNS", "last_observed_day", "purchase_rows", "rfm_summary", "summary_at", "time_unit_days"]
 
 #: Columns of :func:`rfm_summary`, in order.
 SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
@@ -62,26 +67,24 @@ def time_unit_days(time_unit: str) -> float:
     try:
         td = pd.Timedelta(f"1{text}" if text.isalpha() else text)
     except (ValueError, TypeError) as exc:
-        raise SchemaError(
+        raise ParameterError(
             f"time_unit={time_unit!r} is not a fixed duration; expected e.g. 'W', 'D' or '30D'"
         ) from exc
     if td is pd.NaT or td <= pd.Timedelta(0):
-        raise SchemaError(f"time_unit={time_unit!r} must be a positive duration such as 'W'")
+        raise ParameterError(f"time_unit={time_unit!r} must be a positive duration such as 'W'")
     return float(td / pd.Timedelta(days=1))
 
 
-def rfm_summary(
-    events: pd.DataFrame, as_of: Any, *, time_unit: str = "W", monetary: bool = True
-) -> pd.DataFrame:
+@fill_doc
+def rfm_summary(events: Any, as_of: Any, *, time_unit: str = "W", monetary: bool = True) -> pd.DataFrame:
     """Per-customer BTYD summary (frequency, recency, T, monetary value) at ``as_of``.
 
     Parameters
     ----------
-    events
-        Canonical events table (from :func:`cxml.load_events`); it is trusted here, callers
-        validate it once at their boundary.
+    {{events}}
     as_of
-        Only events with ``timestamp < as_of`` are used; the last observed day is ``as_of − 1 day``.
+        Only events with ``timestamp < as_of`` are used; the last observed day is the day of the
+        last instant before ``as_of`` (``as_of − 1 day`` for a midnight ``as_of``).
     time_unit
         Unit of ``recency`` and ``T`` (``"W"`` weeks, ``"D"`` days, or e.g. ``"30D"``).
     monetary
@@ -92,11 +95,38 @@ def rfm_summary(
     pandas.DataFrame
         Indexed by ``customer_id`` (sorted), float columns ``frequency, recency, T`` and, when
         ``monetary``, ``monetary_value``. Empty when no customer exists at ``as_of``.
+
+    Raises
+    ------
+    SchemaError
+        When ``events`` does not fit the events schema or ``as_of`` is not a date.
+    ParameterError
+        When ``time_unit`` is not a positive fixed duration.
     """
-    cutoff = parse_as_of(as_of)
+    rows = purchase_rows(as_events(events))
+    return summary_at(rows, parse_as_of(as_of), time_unit=time_unit, monetary=monetary)
+
+
+def purchase_rows(events: pd.DataFrame) -> pd.DataFrame:
+    """The purchase rows (:func:`cxml.schema.purchase_mask`) of a trusted events table."""
+    return events.loc[purchase_mask(events).to_numpy()]
+
+
+def last_observed_day(cutoff: pd.Timestamp) -> int:
+    """Day number (days since 1970) of the last instant before ``cutoff``.
+
+    >>> last_observed_day(pd.Timestamp("1970-01-03")), last_observed_day(pd.Timestamp("1970-01-03 15:00"))
+    (1, 2)
+    """
+    return int((cutoff.value - 1) // _NS_PER_DAY)
+
+
+def summary_at(
+    rows: pd.DataFrame, cutoff: pd.Timestamp, *, time_unit: str = "W", monetary: bool = True
+) -> pd.DataFrame:
+    """:func:`rfm_summary` of trusted purchase rows (:func:`purchase_rows`) at ``cutoff``."""
     unit = time_unit_days(time_unit)
-    before = events_before(events, cutoff)
-    rows = before.loc[purchase_mask(before).to_numpy()]
+    rows = rows.loc[rows[Columns.TIMESTAMP].to_numpy() < cutoff.to_datetime64()]
     codes, uniques = pd.factorize(rows[Columns.CUSTOMER], sort=True)
     n_customers = len(uniques)
     columns = list(SUMMARY_COLUMNS if monetary else SUMMARY_COLUMNS[:3])
@@ -119,13 +149,11 @@ def rfm_summary(
     first_idx = np.searchsorted(day_customer, np.arange(n_customers), side="left")
     last_idx = first_idx + n_days - 1
     first_day = day_number[first_idx]
-    last_observed = cutoff.to_datetime64().astype("datetime64[D]").astype(np.int64) - 1
-
     out = pd.DataFrame(
         {
             "frequency": (n_days - 1).astype(np.float64),
             "recency": (day_number[last_idx] - first_day) / unit,
-            "T": (last_observed - first_day) / unit,
+            "T": (last_observed_day(cutoff) - first_day) / unit,
         },
         index=pd.Index(uniques, name=Columns.CUSTOMER),
     )

@@ -1,0 +1,160 @@
+"""Numpydoc fragments shared by the churn-family docstrings, and the decorator that fills them in.
+
+A docstring names a fragment on a line of its own, ``{{frequency}}``, indented like the entry it
+stands for; :func:`fill_doc` replaces that line with the fragment, re-indented to match (in the way
+LightGBM's scikit-learn module composes its docstrings from shared pieces). The same argument is
+then described once, and every method that takes it says the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+__all__ = ["FRAGMENTS", "fill_doc"]
+
+_F = TypeVar("_F", bound=Callable[..., object])
+
+_CUSTOMER_ARRAYS = """\
+frequency
+    Repeat purchase counts x (integers >= 0, as in :func:`~cxml.churn.rfm_summary`).
+recency
+    Time t_x from the first to the last purchase, in the model's ``time_unit`` (weeks with
+    the default ``"W"``).
+T
+    Time from the first purchase to the end of the observation period (in
+    :func:`~cxml.churn.rfm_summary`, the last observed day, see there), in the model's
+    ``time_unit`` (weeks with the default ``"W"``); ``recency <= T``."""
+
+_BAD_ARRAYS = """\
+NotFittedError
+    When the model has neither been fitted nor given parameters.
+ParameterError
+    When a value is negative or not finite, ``frequency`` is not an integer, or
+    ``recency > T``."""
+
+_BTYD_SETTINGS = """\
+penalizer
+    L2 penalty on the parameters added to the mean negative log-likelihood, as in lifetimes;
+    ``0`` is plain maximum likelihood.
+time_unit
+    Unit of recency/T and of every time argument (``"W"`` weeks, ``"D"`` days, ``"30D"`` ...).
+tol
+    Gradient tolerance of the optimiser; the fit counts as converged when the optimiser reports
+    success and the largest gradient component of the mean objective is below ``1000 * tol``.
+max_iter
+    Iteration limit of each L-BFGS-B run.
+strict
+    Raise :class:`cxml.ConvergenceError` instead of warning when the fit does not converge.
+random_state
+    Seed (``None`` or an int) of the jittered second start of the optimiser."""
+
+_FIT_OUTCOMES = """\
+InsufficientDataError
+    When the events or the summary hold too few usable customers for this model.
+ConvergenceError
+    When the fit does not converge and ``strict=True``."""
+
+_EVENTS = """\
+events
+    Events: a canonical table (:func:`cxml.load_events`), a frame with the canonical column
+    names that lacks optional columns, or a path to a csv/parquet file; normalised once with
+    :func:`cxml.as_events`."""
+
+_SNAPSHOT_SETTINGS = """\
+n_snapshots
+    Training snapshots (cutoffs stepping back from ``as_of − horizon``); cutoffs on or before
+    the first purchase in the data are skipped with a :class:`cxml.DataWarning`.
+snapshot_step
+    Distance between cutoffs (default: ``horizon``).
+windows
+    Look-back windows of the customer features.
+lgbm_params
+    Overrides of the LightGBM parameters (``learning_rate``, ``num_leaves`` ...). The seed,
+    threads and determinism settings always come from ``random_state``/``n_jobs``.
+use_bgnbd_features
+    Add the point-in-time BG/NBD and Gamma-Gamma features (the hybrid model).
+bgnbd_prior
+    Start boosting from the BG/NBD forecast (needs ``use_bgnbd_features``).
+held_out_fraction
+    Share of the latest snapshot's customers held out for early stopping (and calibration).
+refit
+    Retrain on all snapshots, including the held-out customers, for the early-stopped number
+    of rounds.
+max_rounds, early_stopping_rounds
+    Boosting round limit and patience on the held-out snapshot.
+random_state
+    LightGBM seed and the held-out split's seed (``None`` draws one at ``fit``); the same int
+    gives identical predictions.
+n_jobs
+    LightGBM threads (a positive int)."""
+
+_EVALUATE_ARGS = """\
+model
+    A fitted model of the family (its ``horizon`` defines the outcome window).
+events
+    Events covering at least ``as_of + horizon`` (else :class:`cxml.InsufficientDataError`): a
+    canonical table, a frame with the canonical column names or a csv/parquet path, normalised once.
+as_of
+    Evaluation date; the model and the baselines see only events before it.
+slices
+    Optional fairness breakdown: an events column (each customer gets its most frequent value
+    before ``as_of``) or a Series ``customer_id -> label``."""
+
+_EVALUATE_RAISES = """\
+NotFittedError
+    When ``model`` has no fitted booster.
+SchemaError
+    When ``events`` does not fit the events schema, ``as_of`` is not a date, the model's
+    ``horizon`` is not a duration, or ``slices`` is neither an events column nor a Series.
+InsufficientDataError
+    When the events do not reach ``as_of + horizon`` (the outcome window is not observed)."""
+
+_PREDICT_RAISES = """\
+NotFittedError
+    When the model is not fitted.
+SchemaError
+    When ``events`` does not fit the events schema or ``as_of`` is not a date."""
+
+#: The fragments by name, as ``{{name}}`` markers in docstrings refer to them.
+FRAGMENTS = {
+    "customer_arrays": _CUSTOMER_ARRAYS,
+    "bad_arrays": _BAD_ARRAYS,
+    "btyd_settings": _BTYD_SETTINGS,
+    "fit_outcomes": _FIT_OUTCOMES,
+    "events": _EVENTS,
+    "snapshot_settings": _SNAPSHOT_SETTINGS,
+    "evaluate_args": _EVALUATE_ARGS,
+    "evaluate_raises": _EVALUATE_RAISES,
+    "predict_raises": _PREDICT_RAISES,
+}
+
+_MARKER = re.compile(r"^(?P<indent>[ \t]*)\{\{(?P<name>\w+)\}\}[ \t]*$", flags=re.M)
+
+
+def _expand(doc: str) -> str:
+    def indent(match: re.Match[str]) -> str:
+        pad = match["indent"]
+        return "\n".join(pad + line if line else line for line in FRAGMENTS[match["name"]].splitlines())
+
+    return _MARKER.sub(indent, doc)
+
+
+def fill_doc(obj: _F) -> _F:
+    """Replace the ``{{name}}`` marker lines of ``obj.__doc__`` by the named fragments.
+
+    >>> @fill_doc
+    ... def f(events):
+    ...     '''Do it.
+    ...
+    ...     Parameters
+    ...     ----------
+    ...     {{events}}
+    ...     '''
+    >>> f.__doc__.splitlines()[4].strip()
+    'events'
+    """
+    if obj.__doc__:
+        obj.__doc__ = _expand(obj.__doc__)
+    return obj
