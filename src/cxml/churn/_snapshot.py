@@ -30,7 +30,7 @@ from cxml.data import as_events
 from cxml.exceptions import InsufficientDataError, NotFittedError
 from cxml.features import CHURNED, DEFAULT_WINDOWS
 from cxml.features._base import prepare
-from cxml.features.core import _resolve_types, features_from_prepared, parse_windows
+from cxml.features.core import features_from_prepared, parse_windows, types_from_columns
 from cxml.schema import Columns, parse_as_of, parse_horizon
 
 __all__ = ["SnapshotModel"]
@@ -280,7 +280,7 @@ class SnapshotModel(BaseEstimator):
         self._check_fitted()
         windows = parse_windows(self.windows)
         base = [c for c in self.feature_names_ if c not in BTYD_COLUMNS]
-        event_types, feedback_types = _resolve_types(base, None, None, windows)
+        event_types, feedback_types = types_from_columns(base, None, None, windows)
         X = features_from_prepared(prepare(events, ts), ts, windows, event_types=event_types,
                                    feedback_types=feedback_types, columns=base)
         if self.btyd_params_ is not None:

@@ -36,7 +36,8 @@ from cxml.features.engagement import (
 )
 from cxml.schema import Columns, parse_as_of, parse_horizon
 
-__all__ = ["DEFAULT_WINDOWS", "customer_features", "features_from_prepared", "features_of_trusted", "parse_windows"]
+__all__ = ["DEFAULT_WINDOWS", "customer_features", "features_from_prepared", "features_of_trusted", "parse_windows",
+           "types_from_columns"]
 
 DEFAULT_WINDOWS = ("30D", "90D", "365D")
 
@@ -111,7 +112,7 @@ def features_of_trusted(
     """
     ts = parse_as_of(as_of)
     wins = parse_windows(windows)
-    event_types, feedback_types = _resolve_types(columns, event_types, feedback_types, wins)
+    event_types, feedback_types = types_from_columns(columns, event_types, feedback_types, wins)
     p = prepare(events, ts)
     return features_from_prepared(
         p, ts, wins, event_types=event_types, feedback_types=feedback_types, columns=columns
@@ -199,13 +200,36 @@ def _check_kinds(kinds: Sequence[str]) -> None:
         )
 
 
-def _resolve_types(
+def types_from_columns(
     columns: Sequence[str] | None,
     event_types: Sequence[str] | None,
     feedback_types: Sequence[str] | None,
     windows: Sequence[pd.Timedelta],
 ) -> tuple[Sequence[str] | None, Sequence[str] | None]:
-    """Engagement types and feedback kinds named by ``columns`` (or the explicit lists)."""
+    """Engagement types and feedback kinds named by ``columns`` (or the explicit lists).
+
+    The column contract of :func:`customer_features`: a model that stores its fitted columns gets
+    back the types and kinds that rebuild exactly those columns.
+
+    Parameters
+    ----------
+    columns
+        Feature column names made by :func:`customer_features`, or ``None``.
+    event_types, feedback_types
+        Explicit lists (only when ``columns`` is ``None``).
+    windows
+        The look-back windows the columns were made with.
+
+    Returns
+    -------
+    tuple
+        ``(event_types, feedback_types)``; both as given when ``columns`` is ``None``.
+
+    Raises
+    ------
+    ParameterError
+        ``columns`` together with explicit lists, a str, or names that are not customer features.
+    """
     if columns is None:
         return event_types, feedback_types
     if event_types is not None or feedback_types is not None:

@@ -32,9 +32,9 @@ from cxml.exceptions import DataWarning, InsufficientDataError, LeakageError, Pa
 from cxml.features._base import FEEDBACK_KINDS, prepare
 from cxml.features.core import (
     DEFAULT_WINDOWS,
-    _resolve_types,
     features_from_prepared,
     parse_windows,
+    types_from_columns,
 )
 from cxml.features.labels import CHURNED, FUTURE_VALUE, labels_from_prepared
 from cxml.schema import Columns, parse_as_of, parse_horizon
@@ -228,7 +228,7 @@ def training_frame(
     check_label_coverage(events, cuts, h, observed_until=observed_until)
     if features is not None:
         _check_features(features, cuts)
-    event_types, feedback_types = _resolve_types(columns, event_types, feedback_types, wins)
+    event_types, feedback_types = types_from_columns(columns, event_types, feedback_types, wins)
 
     p = prepare(events, max(cuts) + h)
     if features is None and event_types is None:
