@@ -133,7 +133,7 @@ def test_cli_train_info_promote_and_errors(trained: dict, tmp_path: Path,
     assert main(["info", str(tmp_path / "b")]) == 0
     assert json.loads(capsys.readouterr().out)["format_version"] == 1
     cfg.write_text('[events]\npath = "x.csv"\n[train]\nas_off = "2024"\n')
-    assert main(["train", "--config", str(cfg), "--tracking-uri", uri]) == 1
+    assert main(["train", "--config", str(cfg), "--tracking-uri", uri]) == 2  # a CxmlError is bad input: exit 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ConfigError: unknown key 'train.as_off'" in err
     with pytest.raises(SystemExit) as usage:
@@ -192,7 +192,7 @@ def test_mlflow_models_serve_answers_invocations(trained: dict, tmp_path: Path) 
 
 
 def test_tracking_uri_context_restores_unset_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cxml.tracking.harness import tracking_uri_context
+    from cxml._uri import tracking_uri_context
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from cxml._uri import resolve_tracking_uri, tracking_uri_context
 from cxml.exceptions import ConfigError
 
 __all__ = ["compare_aliases", "promote", "register"]
@@ -15,9 +16,7 @@ CHAMPION = "champion"
 
 
 def _client(tracking_uri: str | None) -> Any:
-    from mlflow import MlflowClient
-
-    from cxml.tracking.harness import resolve_tracking_uri
+    from mlflow import MlflowClient  # imported here: mlflow takes seconds to import
 
     uri = resolve_tracking_uri(tracking_uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -44,9 +43,7 @@ def register(model_uri: str, name: str, *, alias: str = CHALLENGER, tracking_uri
     str
         The new version number, e.g. ``"3"``.
     """
-    import mlflow
-
-    from cxml.tracking.harness import resolve_tracking_uri, tracking_uri_context
+    import mlflow  # imported here: mlflow takes seconds to import
 
     with tracking_uri_context(resolve_tracking_uri(tracking_uri)):
         version = mlflow.register_model(model_uri, name)
