@@ -101,6 +101,19 @@ def test_pyfunc_model_predicts_from_customer_ids_and_from_events(trained: dict) 
     assert scored["churn_probability"].between(0, 1).all()
 
 
+def test_pyfunc_model_refuses_bad_input_with_cxml_errors(trained: dict) -> None:
+    mlflow.set_tracking_uri(trained["uri"])
+    model = mlflow.pyfunc.load_model(trained["result"].model_uri).unwrap_python_model()
+    customers = pd.DataFrame({"customer_id": ["C0001"]})
+    with pytest.raises(cxml.ParameterError, match="k=0"):
+        model.predict(None, customers, params={"k": 0})
+    with pytest.raises(cxml.SchemaError, match="'customer_id' is missing"):
+        model.predict(None, pd.DataFrame({"user": ["C0001"]}))
+    events = pd.read_csv(SAMPLE_EVENTS, nrows=500)
+    with pytest.raises(cxml.CxmlError, match="as_of"):
+        model.predict(None, events, params={"as_of": "soon"})
+
+
 def test_registry_alias_promote_and_scorer_from_models_uri(trained: dict) -> None:
     uri, result = trained["uri"], trained["result"]
     assert result.registered_name == "cxml-test-model" and result.registered_version == "1"

@@ -61,7 +61,7 @@ class CxmlPyfuncModel(PythonModel):
             One row per customer.
         """
         params = params or {}
-        k = check_int("k", params.get("k") or 10, minimum=1)
+        k = check_int("k", 10 if params.get("k") is None else params["k"], minimum=1)
         frame = pd.DataFrame(model_input)
         if Columns.TIMESTAMP in frame.columns:
             return self._score_events(frame, k, params.get("as_of") or None)
