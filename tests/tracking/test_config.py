@@ -198,3 +198,19 @@ def test_churn_and_cltv_have_their_own_sections() -> None:
     assert type(cfg.churn) is ChurnSection and cfg.churn.horizon == "90D"
     assert type(cfg.cltv) is CLTVSection and cfg.cltv.horizon == "180D"
     assert load_config({"events": {"path": "e.csv"}, "cltv": {}}).churn is None
+
+
+def test_what_the_config_asks_of_the_events_is_checked_before_a_run(tmp_path: Path) -> None:
+    from cxml.tracking import train
+
+    events = tmp_path / "events.csv"
+    events.write_text("customer_id,timestamp,amount\nc1,2024-01-02,5.0\nc2,2024-01-03,7.0\n")
+    db = tmp_path / "mlflow.db"
+    with pytest.raises(cxml.SchemaError, match=r"\[recommender\] section needs item ids"):
+        train({"events": {"path": str(events)}, "recommender": {"model": "popularity"}},
+              tracking_uri=f"sqlite:///{db}", bundle_dir=str(tmp_path / "b"))
+    events.write_text("customer_id,timestamp,item_id\nc1,2024-01-02,i1\nc2,2024-01-03,i2\n")
+    with pytest.raises(cxml.ConfigError, match=r"'recommender.weight' = 'margin' is not a column"):
+        train({"events": {"path": str(events)}, "recommender": {"model": "popularity", "weight": "margin"}},
+              tracking_uri=f"sqlite:///{db}", bundle_dir=str(tmp_path / "b"))
+    assert not db.exists()

@@ -25,7 +25,7 @@ from cxml._uri import resolve_tracking_uri, tracking_uri_context
 from cxml._version import __version__
 from cxml.bundle import read_metadata, save_bundle
 from cxml.data import load_events
-from cxml.exceptions import BundleError
+from cxml.exceptions import BundleError, ConfigError, SchemaError
 from cxml.recommend import PopularityRecommender, evaluate, temporal_split
 from cxml.schema import Columns, events_before, parse_as_of
 from cxml.tracking._models import log_model_details, make_recommender, train_value_model
@@ -100,9 +100,11 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
     Raises
     ------
     ConfigError
-        When the config (or an override) is invalid (see :func:`load_config`).
+        When the config (or an override) is invalid (see :func:`load_config` and
+        :func:`~cxml.tracking.validate_config`; checked before the events are read), or
+        ``recommender.weight`` is not a column of the events.
     SchemaError
-        When the events or ``as_of`` do not fit the schema.
+        When the events do not fit the schema, or a recommender is configured and they have no item ids.
     SourceError
         When ``events_path`` does not exist or is not csv/parquet.
     BundleError
@@ -118,6 +120,7 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
     last_day = events[Columns.TIMESTAMP].max().normalize()
     as_of = parse_as_of(cfg.as_of) if cfg.as_of else last_day + pd.Timedelta(days=1)
     history = events_before(events, as_of)
+    _check_events_fit_config(cfg, history)
     with (
         tracking_uri_context(resolve_tracking_uri(cfg.tracking_uri)),
         tempfile.TemporaryDirectory(prefix="cxml-train-") as tmp,
@@ -200,6 +203,20 @@ def _log_pyfunc(bundle: Path, history: pd.DataFrame) -> Any:
         input_example=example,
         pip_requirements=[f"cxml=={__version__}"],
     )
+
+
+def _check_events_fit_config(cfg: TrainConfig, history: pd.DataFrame) -> None:
+    """What the config asks of the events, checked before a run is started (a failure would leave a FAILED run)."""
+    section = cfg.recommender
+    if section is None:
+        return
+    if Columns.ITEM not in history.columns or history[Columns.ITEM].isna().all():
+        raise SchemaError(f"the [recommender] section needs item ids, but column {Columns.ITEM!r} of the events "
+                          f"before as_of is missing or empty; map it with [events.columns] item_id = \"...\" "
+                          "or remove the [recommender] section")
+    if section.weight != "count" and section.weight not in history.columns:  # "count" needs no column
+        raise ConfigError(f"'recommender.weight' = {section.weight!r} is not a column of the events "
+                          f"(columns: {', '.join(map(str, history.columns))}); expected 'count' or one of them")
 
 
 def _check_bundle_target(path: Path) -> None:
