@@ -30,7 +30,7 @@ from cxml.recommend import PopularityRecommender, evaluate, temporal_split
 from cxml.schema import Columns, events_before, parse_as_of
 from cxml.tracking._models import log_model_details, make_recommender, train_value_model
 from cxml.tracking._signature import model_signature
-from cxml.tracking.config import TrainConfig, apply_overrides, load_config, validate_config
+from cxml.tracking.config import TrainConfig, apply_overrides, load_config
 from cxml.tracking.registry import register
 
 __all__ = ["TrainResult", "dataset_fingerprint", "train"]
@@ -113,7 +113,7 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
     import mlflow  # imported here: mlflow takes seconds to import; `cxml --help` should not pay for it
 
     # the whole config is checked before a byte of data is read or a run is started
-    cfg = (apply_overrides(validate_config(config), **overrides) if isinstance(config, TrainConfig)
+    cfg = (apply_overrides(config, **overrides) if isinstance(config, TrainConfig)  # validates it too
            else load_config(config, **overrides))
     _check_bundle_target(cfg.bundle_dir)
     events = load_events(cfg.events_path, **cfg.columns)  # type: ignore[arg-type]
@@ -121,8 +121,9 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
     as_of = parse_as_of(cfg.as_of) if cfg.as_of else last_day + pd.Timedelta(days=1)
     history = events_before(events, as_of)
     _check_events_fit_config(cfg, history)
+    uri = resolve_tracking_uri(cfg.tracking_uri)
     with (
-        tracking_uri_context(resolve_tracking_uri(cfg.tracking_uri)),
+        tracking_uri_context(uri),
         tempfile.TemporaryDirectory(prefix="cxml-train-") as tmp,
     ):
         mlflow.set_experiment(cfg.experiment)
@@ -140,7 +141,7 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
             )
             mlflow.log_artifacts(str(bundle), artifact_path="bundle")
             model_info = _log_pyfunc(bundle, history)
-            version = register(model_info.model_uri, cfg.register) if cfg.register else None
+            version = register(model_info.model_uri, cfg.register, tracking_uri=uri) if cfg.register else None
             return TrainResult(
                 run_id=parent.info.run_id, experiment_id=parent.info.experiment_id, bundle_dir=bundle,
                 model_uri=model_info.model_uri, metrics=metrics, registered_name=cfg.register,
