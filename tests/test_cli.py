@@ -174,3 +174,21 @@ def test_sample_writes_the_events(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert f"wrote {tmp_path / 's'}" in capsys.readouterr().out
     events = cxml.load_events(tmp_path / "s" / "events.csv")
     assert events["customer_id"].nunique() <= 30 and len(events) > 0
+
+
+def test_dayfirst_settles_ambiguous_dates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cxml.tracking._catalog import read_option_names
+
+    if "dayfirst" not in read_option_names():
+        pytest.skip("this load_events has no dayfirst= (it arrives with the input round)")
+    path = tmp_path / "ambiguous.csv"
+    path.write_text("customer_id,timestamp,item_id\nc1,05/01/2024,i1\nc2,06/02/2024,i2\n")
+    assert main(["describe", str(path)]) == EXIT_ERROR  # neither order is settled by the values
+    assert "dayfirst" in capsys.readouterr().err
+    assert main(["describe", str(path), "--dayfirst"]) == 0
+    day_first = capsys.readouterr().out
+    assert main(["describe", str(path), "--monthfirst"]) == 0
+    month_first = capsys.readouterr().out
+    assert "2024-01-05" in day_first and "2024-05-01" in month_first
+    with pytest.raises(SystemExit):
+        main(["describe", str(path), "--dayfirst", "--monthfirst"])

@@ -49,13 +49,15 @@ def _columns(pairs: Sequence[str] | None) -> dict[str, str]:
     return out
 
 
-def _load(path: str, columns: Sequence[str] | None) -> pd.DataFrame:
-    """Events from a csv/parquet file or a directory of parquet files, with ``--column`` mappings."""
-    return load_events(path, **_columns(columns))  # type: ignore[arg-type]
+def _load(path: str, args: argparse.Namespace) -> pd.DataFrame:
+    """Events from a csv/parquet file or a directory of parquet files, with ``--column`` and reading options."""
+    options = {k: v for k, v in (("dayfirst", args.dayfirst), ("timestamp_format", args.timestamp_format))
+               if v is not None}
+    return load_events(path, **_columns(args.column), **options)  # type: ignore[arg-type]
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
-    print(describe_events(_load(args.events, args.column)).to_string())
+    print(describe_events(_load(args.events, args)).to_string())
     return 0
 
 
@@ -83,7 +85,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_score(args: argparse.Namespace) -> int:
     as_of = parse_as_of(args.as_of)  # a bad date fails before the model and the events are read
     scorer = Scorer.load(args.model, tracking_uri=args.tracking_uri)
-    summary = scorer.score(_load(args.events, args.column), as_of=as_of, out=args.out, k=args.k,
+    summary = scorer.score(_load(args.events, args), as_of=as_of, out=args.out, k=args.k,
                            chunk_size=args.chunk_size, overwrite=args.overwrite,
                            progress=not args.quiet)
     print(json.dumps(summary, indent=2))
@@ -105,7 +107,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     as_of = parse_as_of(args.as_of)
-    metrics = evaluate_bundle(args.model, _load(args.events, args.column), as_of=as_of, k=args.k,
+    metrics = evaluate_bundle(args.model, _load(args.events, args), as_of=as_of, k=args.k,
                               tracking_uri=args.tracking_uri)
     for key in sorted(metrics):
         print(f"{key:<40} {metrics[key]:.4f}")
@@ -139,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("describe", help="load an events file and print a summary of it")
     p.add_argument("events", help="events csv/parquet file, or a directory of parquet files")
-    _add_columns(p)
+    _add_reading(p)
     p.set_defaults(func=_cmd_describe)
 
     p = sub.add_parser("sample", help="write the synthetic sample events (deterministic)")
@@ -182,9 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_columns(p: argparse.ArgumentParser) -> None:
+def _add_reading(p: argparse.ArgumentParser) -> None:
+    """The flags that say how to read an events source (``load_events`` keywords)."""
     p.add_argument("--column", action="append", metavar="CANONICAL=YOURS",
                    help="map a canonical column to yours, e.g. --column timestamp=date (repeatable)")
+    order = p.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True,
+                       help="numeric dates are day/month/year (default: detected from the whole column)")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="numeric dates are month/day/year")
+    p.add_argument("--timestamp-format", metavar="FORMAT", help="strptime format of the timestamps, e.g. %%d/%%m/%%Y")
 
 
 def _add_model_events_as_of(p: argparse.ArgumentParser, events_help: str) -> None:
@@ -195,7 +204,7 @@ def _add_model_events_as_of(p: argparse.ArgumentParser, events_help: str) -> Non
     p.add_argument("--k", type=_int_at_least(1), default=10,
                    help="recommendations per customer, an integer >= 1 (default 10; capped at the catalogue size)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI for models:/ URIs")
-    _add_columns(p)
+    _add_reading(p)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

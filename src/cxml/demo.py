@@ -55,7 +55,7 @@ def main() -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
     print(f"\n== 2/3 batch scoring into {SCORES} ==", flush=True)
-    events = load_events(cfg.events_path, **cfg.columns)  # type: ignore[arg-type]
+    events = load_events(cfg.events_path, **cfg.columns, **cfg.read_options)  # type: ignore[arg-type]
     scorer = Scorer.load(result.bundle_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # the sample has no events after as_of anyway

@@ -214,3 +214,27 @@ def test_what_the_config_asks_of_the_events_is_checked_before_a_run(tmp_path: Pa
         train({"events": {"path": str(events)}, "recommender": {"model": "popularity", "weight": "margin"}},
               tracking_uri=f"sqlite:///{db}", bundle_dir=str(tmp_path / "b"))
     assert not db.exists()
+
+
+def test_events_reading_options_are_checked_against_load_events() -> None:
+    from cxml.tracking._catalog import read_option_names
+
+    assert "timestamp_unit" in read_option_names()
+    cfg = load_config({"events": {"path": "e.csv", "timestamp_unit": "ms"}})
+    assert cfg.read_options == {"timestamp_unit": "ms"} and cfg.to_params()["events.timestamp_unit"] == "ms"
+    with pytest.raises(cxml.ConfigError, match=r"unknown key 'events.encoding' \(= 'latin1'\); expected one of: "
+                                               r"path, columns, .*timestamp_unit"):
+        load_config({"events": {"path": "e.csv", "encoding": "latin1"}})
+    with pytest.raises(cxml.ConfigError, match=r"'events.timestamp_unit' = 5 has the wrong type for load_events"):
+        load_config({"events": {"path": "e.csv", "timestamp_unit": 5}})
+
+
+def test_ambiguous_dates_are_settled_from_the_config(tmp_path: Path) -> None:
+    from cxml.tracking._catalog import read_option_names
+
+    if "dayfirst" not in read_option_names():
+        pytest.skip("this load_events has no dayfirst= (it arrives with the input round)")
+    cfg = load_config({"events": {"path": "e.csv", "dayfirst": True}})
+    assert cfg.read_options == {"dayfirst": True}
+    with pytest.raises(cxml.ConfigError, match=r"'events.dayfirst' = 'yes' has the wrong type"):
+        load_config({"events": {"path": "e.csv", "dayfirst": "yes"}})

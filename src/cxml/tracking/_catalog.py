@@ -16,10 +16,20 @@ from typing import Any
 
 import cxml.recommend
 from cxml.churn import ChurnModel, CLTVModel
+from cxml.data import load_events
 from cxml.exceptions import ConfigError
 from cxml.recommend import BaseRecommender
+from cxml.tracking._tables import LOAD_EVENTS_KEYS
 
-__all__ = ["VALUE_MODELS", "check_params", "nested_recommenders", "recommender_classes", "recommender_params"]
+__all__ = [
+    "VALUE_MODELS",
+    "check_params",
+    "check_read_options",
+    "nested_recommenders",
+    "read_option_names",
+    "recommender_classes",
+    "recommender_params",
+]
 
 #: the churn-family models a config section trains, by section name
 VALUE_MODELS: dict[str, type[Any]] = {"churn": ChurnModel, "cltv": CLTVModel}
@@ -89,8 +99,8 @@ def recommender_params(model: str, params: dict[str, Any], section: str = "recom
 
 def nested_recommenders(cls: type[Any]) -> dict[str, inspect.Parameter]:
     """The ``__init__`` parameters of ``cls`` that take a recommender (``BlendRecommender.model``)."""
-    hints = _type_hints(cls)
-    return {name: p for name, p in _init_parameters(cls).items()
+    hints = _type_hints(cls.__init__)
+    return {name: p for name, p in _keyword_parameters(cls.__init__).items()
             if any(isinstance(t, type) and issubclass(t, BaseRecommender) for t in _arms(hints.get(name)))}
 
 
@@ -125,8 +135,50 @@ def check_params(cls: type[Any], params: dict[str, Any], section: str,
         A name ``cls`` does not accept, or a value of the wrong type; the message names the key,
         the section, the value and the valid names (or the expected type).
     """
-    signature = _init_parameters(cls)
-    hints = _type_hints(cls)
+    return _check_keywords(cls.__init__, cls.__name__, params, section, reserved)
+
+
+def read_option_names() -> list[str]:
+    """The :func:`cxml.load_events` keywords that say how to read a source (``timestamp_unit``, ``dayfirst``, ...).
+
+    Returns
+    -------
+    list of str
+        Its keyword-only parameters other than the column names and ``keep_columns``, sorted.
+    """
+    names = set(_keyword_parameters(load_events)) - LOAD_EVENTS_KEYS - {"keep_columns"}
+    return sorted(names)
+
+
+def check_read_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Check the reading options of the ``[events]`` table against :func:`cxml.load_events`.
+
+    Parameters
+    ----------
+    options
+        The ``[events]`` keys other than ``path`` and ``columns``.
+
+    Returns
+    -------
+    dict
+        ``options`` unchanged.
+
+    Raises
+    ------
+    ConfigError
+        A key that is not one of :func:`read_option_names`, or a value of the wrong type.
+    """
+    known = ["path", "columns", *read_option_names()]
+    for key, value in options.items():
+        if key not in known[2:]:
+            raise ConfigError(f"unknown key 'events.{key}' (= {value!r}); expected one of: {', '.join(known)}")
+    return _check_keywords(load_events, "load_events", options, "events")
+
+
+def _check_keywords(func: Any, owner: str, params: dict[str, Any], section: str,
+                    reserved: tuple[str, ...] = ()) -> dict[str, Any]:
+    signature = _keyword_parameters(func)
+    hints = _type_hints(func)
     out: dict[str, Any] = {}
     for key, value in params.items():
         name = key if key in signature or _ALIASES.get(key) not in signature else _ALIASES[key]
@@ -134,26 +186,27 @@ def check_params(cls: type[Any], params: dict[str, Any], section: str,
             raise ConfigError(f"'{section}.{key}' = {value!r}: set '{key}' in the section itself, not in its params")
         if name not in signature:
             valid = ", ".join(sorted(set(signature) - set(reserved)))
-            raise ConfigError(f"unknown key '{section}.{key}' (= {value!r}) for {cls.__name__}; "
-                              f"expected one of: {valid}")
+            raise ConfigError(f"unknown key '{section}.{key}' (= {value!r}) for {owner}; expected one of: {valid}")
         expected = hints.get(name, _default_type(signature[name]))
         if not _accepts(value, expected):
-            raise ConfigError(f"'{section}.{key}' = {value!r} has the wrong type for {cls.__name__}; "
+            raise ConfigError(f"'{section}.{key}' = {value!r} has the wrong type for {owner}; "
                               f"expected {_describe(expected)}")
         out[name] = value
     return out
 
 
-def _init_parameters(cls: type[Any]) -> dict[str, inspect.Parameter]:
+def _keyword_parameters(func: Any) -> dict[str, inspect.Parameter]:
+    """The parameters of ``func`` that a config can give by name (not ``self``, not ``source``)."""
     kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    params = inspect.signature(cls.__init__).parameters
-    return {name: p for name, p in params.items() if name != "self" and p.kind in kinds}
+    params = inspect.signature(func).parameters
+    return {name: p for name, p in params.items()
+            if name != "self" and p.kind in kinds and (func is not load_events or p.kind is p.KEYWORD_ONLY)}
 
 
-def _type_hints(cls: type[Any]) -> dict[str, Any]:
-    """The evaluated annotations of ``cls.__init__``; empty when they cannot be evaluated."""
+def _type_hints(func: Any) -> dict[str, Any]:
+    """The evaluated annotations of ``func``; empty when they cannot be evaluated."""
     try:
-        return typing.get_type_hints(cls.__init__)
+        return typing.get_type_hints(func)
     except (NameError, TypeError, AttributeError):  # a name imported only for type checking
         return {}
 

@@ -84,7 +84,11 @@ def check_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_tables(raw: dict[str, Any]) -> None:
-    """Every section and key known, every value of its type (``params`` and ``columns`` are checked later)."""
+    """Every section and key known, every value of its type.
+
+    ``params``, ``columns`` and the reading options of ``[events]`` are checked later, against the
+    model or :func:`cxml.load_events`.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"config must be a table of sections, got {type(raw).__name__}")
     for section, body in raw.items():
@@ -94,6 +98,8 @@ def check_tables(raw: dict[str, Any]) -> None:
             raise ConfigError(f"section {section!r} must be a table, got {body!r}")
         for key, val in body.items():
             expected = SCHEMA[section].get(key)
+            if expected is None and section == "events":
+                continue  # a reading option of load_events: checked against its signature later
             if expected is None:
                 raise ConfigError(f"unknown key '{section}.{key}'; expected one of: "
                                   f"{', '.join(SCHEMA[section])}")

@@ -4,6 +4,7 @@ Example ``cxml.toml``::
 
     [events]
     path = "data/sample/events.csv"        # relative paths are relative to the config file
+    dayfirst = true                         # optional: how to read it (load_events keywords)
     [events.columns]                        # optional: your column names (load_events keywords)
     timestamp = "invoice_date"
 
@@ -43,7 +44,13 @@ from typing import Any
 from cxml._checks import check_int, check_random_state
 from cxml.exceptions import ConfigError, CxmlError
 from cxml.schema import parse_as_of, parse_horizon
-from cxml.tracking._catalog import VALUE_MODELS, check_params, recommender_classes, recommender_params
+from cxml.tracking._catalog import (
+    VALUE_MODELS,
+    check_params,
+    check_read_options,
+    recommender_classes,
+    recommender_params,
+)
 from cxml.tracking._tables import check_columns, check_overrides, check_tables, read_tables, typed_train_fields
 
 __all__ = [
@@ -95,6 +102,7 @@ class TrainConfig:
 
     events_path: Path
     columns: dict[str, str] = field(default_factory=dict)
+    read_options: dict[str, Any] = field(default_factory=dict)
     as_of: str | None = None
     experiment: str = "cxml"
     run_name: str | None = None
@@ -111,6 +119,7 @@ class TrainConfig:
         flat: dict[str, Any] = {"events.path": str(self.events_path), "train.as_of": self.as_of,
                                 "train.random_state": self.random_state}
         flat.update({f"events.columns.{k}": v for k, v in self.columns.items()})
+        flat.update({f"events.{k}": v for k, v in self.read_options.items()})
         for name in ("recommender", "churn", "cltv"):
             section = getattr(self, name)
             if section is None:
@@ -184,6 +193,7 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any], **overrides: An
     cfg = TrainConfig(
         events_path=resolved,
         columns=check_columns(events.get("columns", {})),
+        read_options={k: v for k, v in events.items() if k not in ("path", "columns")},
         recommender=RecommenderSection(**rec) if rec is not None else None,
         churn=ChurnSection(**raw["churn"]) if "churn" in raw else None,
         cltv=CLTVSection(**raw["cltv"]) if "cltv" in raw else None,
@@ -219,7 +229,7 @@ def validate_config(cfg: TrainConfig) -> TrainConfig:
     if cfg.as_of is not None:
         _as_config_error("train.as_of", cfg.as_of, parse_as_of)
     _as_config_error("train.random_state", cfg.random_state, check_random_state)
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = {"read_options": check_read_options(cfg.read_options)}
     if cfg.recommender is not None:
         changes["recommender"] = _checked_recommender(cfg.recommender)
     for name, cls in VALUE_MODELS.items():

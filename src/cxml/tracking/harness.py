@@ -116,7 +116,7 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
     cfg = (apply_overrides(config, **overrides) if isinstance(config, TrainConfig)  # validates it too
            else load_config(config, **overrides))
     _check_bundle_target(cfg.bundle_dir)
-    events = load_events(cfg.events_path, **cfg.columns)  # type: ignore[arg-type]
+    events = load_events(cfg.events_path, **cfg.columns, **cfg.read_options)  # type: ignore[arg-type]
     last_day = events[Columns.TIMESTAMP].max().normalize()
     as_of = parse_as_of(cfg.as_of) if cfg.as_of else last_day + pd.Timedelta(days=1)
     history = events_before(events, as_of)
