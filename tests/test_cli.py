@@ -174,6 +174,9 @@ def test_sample_writes_the_events(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert f"wrote {tmp_path / 's'}" in capsys.readouterr().out
     events = cxml.load_events(tmp_path / "s" / "events.csv")
     assert events["customer_id"].nunique() <= 30 and len(events) > 0
+    (tmp_path / "file").write_text("x")
+    assert main(["sample", "--out", str(tmp_path / "file")]) == EXIT_ERROR
+    assert "is a file; expected a directory" in _one_line_error(capsys, "ParameterError")
 
 
 def test_dayfirst_settles_ambiguous_dates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

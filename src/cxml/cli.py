@@ -62,7 +62,10 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    path = write_sample(Path(args.out), n_customers=args.customers, n_items=args.items,
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {args.out!r} is a file; expected a directory (it is created when missing)")
+    path = write_sample(out, n_customers=args.customers, n_items=args.items,
                         random_state=args.seed)
     print(f"wrote {path}")
     return 0
