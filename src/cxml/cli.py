@@ -1,7 +1,8 @@
 """The ``cxml`` command line.
 
-Errors print as one readable line (``--debug`` shows the traceback). Exit codes: 0 success,
-1 an error while running (bad data, bad config, missing model ...), 2 bad command-line usage.
+Errors print as one readable line on stderr (``--debug`` shows the traceback). Exit codes: 0 success;
+2 bad input — a bad flag (argparse's usage error) or any :class:`cxml.CxmlError` (bad config, data,
+argument value, missing model ...); 1 an unexpected error (a bug: please report it); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,9 +14,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cxml.exceptions import CxmlError
+import pandas as pd
 
-__all__ = ["build_parser", "main"]
+from cxml._checks import check_int
+from cxml._uri import resolve_tracking_uri
+from cxml._version import __version__
+from cxml.bundle import read_metadata
+from cxml.data import describe_events, load_events
+from cxml.data.sample import write_sample
+from cxml.exceptions import CxmlError, ParameterError
+from cxml.schema import parse_as_of
+from cxml.scoring import Scorer
+from cxml.tracking import evaluate_bundle, promote, train
+from cxml.tracking._tables import LOAD_EVENTS_KEYS
+
+__all__ = ["EXIT_ERROR", "EXIT_UNEXPECTED", "build_parser", "main"]
+
+#: exit code of a usage error or a :class:`cxml.CxmlError` (bad input of any kind)
+EXIT_ERROR = 2
+#: exit code of an error cxml did not foresee
+EXIT_UNEXPECTED = 1
 
 
 def _columns(pairs: Sequence[str] | None) -> dict[str, str]:
@@ -23,37 +41,37 @@ def _columns(pairs: Sequence[str] | None) -> dict[str, str]:
     for pair in pairs or ():
         canonical, sep, user = pair.partition("=")
         if not sep or not canonical or not user:
-            raise CxmlError(f"--column {pair!r} must look like canonical=your_column (e.g. timestamp=date)")
+            raise ParameterError(f"--column {pair!r} must look like canonical=your_column (e.g. timestamp=date)")
+        if canonical not in LOAD_EVENTS_KEYS:
+            raise ParameterError(f"--column {pair!r}: {canonical!r} is not a canonical column; expected one of: "
+                                 f"{', '.join(sorted(LOAD_EVENTS_KEYS))}")
         out[canonical] = user
     return out
 
 
-def _load(path: str, columns: Sequence[str] | None) -> Any:
-    from cxml.data import load_events
-
-    return load_events(path, **_columns(columns))  # type: ignore[arg-type]
+def _load(path: str, args: argparse.Namespace) -> pd.DataFrame:
+    """Events from a csv/parquet file or a directory of parquet files, with ``--column`` and reading options."""
+    options = {k: v for k, v in (("dayfirst", args.dayfirst), ("timestamp_format", args.timestamp_format))
+               if v is not None}
+    return load_events(path, **_columns(args.column), **options)  # type: ignore[arg-type]
 
 
 def _cmd_describe(args: argparse.Namespace) -> int:
-    from cxml.data import describe_events
-
-    print(describe_events(_load(args.events, args.column)).to_string())
+    print(describe_events(_load(args.events, args)).to_string())
     return 0
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from cxml.data.sample import write_sample
-
-    path = write_sample(Path(args.out), n_customers=args.customers, n_items=args.items,
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {args.out!r} is a file; expected a directory (it is created when missing)")
+    path = write_sample(out, n_customers=args.customers, n_items=args.items,
                         random_state=args.seed)
     print(f"wrote {path}")
     return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from cxml.tracking import train
-    from cxml.tracking.harness import resolve_tracking_uri
-
     result = train(args.config, events_path=args.events, as_of=args.as_of, tracking_uri=args.tracking_uri,
                    register=args.register, bundle_dir=args.bundle_dir, experiment=args.experiment)
     print(f"run {result.run_id} (experiment {result.experiment_id}), as_of {result.as_of}")
@@ -63,16 +81,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"model:  {result.model_uri}")
     if result.registered_version:
         print(f"registered {result.registered_name} version {result.registered_version} as 'challenger'")
-    uri = resolve_tracking_uri(args.tracking_uri)
-    print(f"open the MLflow UI with: mlflow ui --backend-store-uri {uri}")
+    print(f"open the MLflow UI with: mlflow ui --backend-store-uri {resolve_tracking_uri(args.tracking_uri)}")
     return 0
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from cxml.scoring import Scorer
-
+    as_of = parse_as_of(args.as_of)  # a bad date fails before the model and the events are read
     scorer = Scorer.load(args.model, tracking_uri=args.tracking_uri)
-    summary = scorer.score(_load(args.events, args.column), as_of=args.as_of, out=args.out, k=args.k,
+    summary = scorer.score(_load(args.events, args), as_of=as_of, out=args.out, k=args.k,
                            chunk_size=args.chunk_size, overwrite=args.overwrite,
                            progress=not args.quiet)
     print(json.dumps(summary, indent=2))
@@ -80,8 +96,6 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def _cmd_promote(args: argparse.Namespace) -> int:
-    from cxml.tracking.registry import promote
-
     version, table = promote(args.name, tracking_uri=args.tracking_uri)
     if not table.empty:
         print(table.to_string(float_format=lambda v: f"{v:.4f}"))
@@ -90,40 +104,54 @@ def _cmd_promote(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from cxml.bundle import read_metadata
-
-    meta = read_metadata(args.bundle)
-    print(json.dumps(meta, indent=2, sort_keys=True))
+    print(json.dumps(read_metadata(args.bundle), indent=2, sort_keys=True))
     return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from cxml.tracking._models import evaluate_bundle
-
-    metrics = evaluate_bundle(args.model, _load(args.events, args.column), as_of=args.as_of, k=args.k,
+    as_of = parse_as_of(args.as_of)
+    metrics = evaluate_bundle(args.model, _load(args.events, args), as_of=as_of, k=args.k,
                               tracking_uri=args.tracking_uri)
     for key in sorted(metrics):
         print(f"{key:<40} {metrics[key]:.4f}")
     return 0
 
 
+def _int_at_least(minimum: int) -> Any:
+    """An argparse ``type`` that takes an integer >= ``minimum`` (a usage error otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            return check_int("value", int(text), minimum=minimum)
+        except (ValueError, ParameterError):
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= {minimum}") from None
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (exposed for docs and tests)."""
+    """The argument parser (exposed for docs and tests).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        ``cxml`` with its sub-commands; each parsed namespace carries its handler as ``func``.
+    """
     parser = argparse.ArgumentParser(prog="cxml", description="cxml: recommendations, churn and CLTV.")
+    parser.add_argument("--version", action="version", version=f"cxml {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    column_help = "map a canonical column to yours, e.g. --column timestamp=date (repeatable)"
+    positive = _int_at_least(1)
 
     p = sub.add_parser("describe", help="load an events file and print a summary of it")
-    p.add_argument("events", help="events csv/parquet")
-    p.add_argument("--column", action="append", metavar="CANONICAL=YOURS", help=column_help)
+    p.add_argument("events", help="events csv/parquet file, or a directory of parquet files")
+    _add_reading(p)
     p.set_defaults(func=_cmd_describe)
 
     p = sub.add_parser("sample", help="write the synthetic sample events (deterministic)")
     p.add_argument("--out", default="data/sample", help="output directory (default data/sample)")
-    p.add_argument("--customers", type=int, default=2000)
-    p.add_argument("--items", type=int, default=500)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--customers", type=positive, default=2000)
+    p.add_argument("--items", type=positive, default=500)
+    p.add_argument("--seed", type=_int_at_least(0), default=0)
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("train", help="train the configured models and log them to MLflow")
@@ -137,30 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("score", help="batch-score customers into a parquet dataset (resumable)")
-    p.add_argument("--model", required=True, help="bundle directory or models:/NAME@alias")
-    p.add_argument("--events", required=True, help="events csv/parquet")
-    p.add_argument("--as-of", required=True, help="score as of this date (events before it are used)")
+    _add_model_events_as_of(p, "events csv/parquet file, or a directory of parquet files")
     p.add_argument("--out", required=True, help="output parquet dataset directory")
-    p.add_argument("--k", type=int, default=10, help="recommendations per customer (default 10)")
-    p.add_argument("--chunk-size", type=int, default=50_000, help="customers per chunk (default 50000)")
+    p.add_argument("--chunk-size", type=positive, default=50_000, help="customers per chunk (default 50000)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing, different output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--tracking-uri", help="MLflow tracking URI for models:/ URIs")
-    p.add_argument("--column", action="append", metavar="CANONICAL=YOURS", help=column_help)
     p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser("evaluate", help="evaluate a bundle's models on what happened after --as-of")
-    p.add_argument("--model", required=True, help="bundle directory or models:/NAME@alias")
-    p.add_argument("--events", required=True, help="events csv/parquet covering the horizon after --as-of")
-    p.add_argument("--as-of", required=True)
-    p.add_argument("--k", type=int, default=10)
-    p.add_argument("--tracking-uri")
-    p.add_argument("--column", action="append", metavar="CANONICAL=YOURS", help=column_help)
+    _add_model_events_as_of(p, "events covering the horizon after --as-of (csv/parquet file or parquet directory)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("promote", help="move alias 'champion' to the current 'challenger' (shows metrics)")
     p.add_argument("name", help="registered model name")
-    p.add_argument("--tracking-uri")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
     p.set_defaults(func=_cmd_promote)
 
     p = sub.add_parser("info", help="verify a bundle and print its metadata")
@@ -169,8 +187,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_reading(p: argparse.ArgumentParser) -> None:
+    """The flags that say how to read an events source (``load_events`` keywords)."""
+    p.add_argument("--column", action="append", metavar="CANONICAL=YOURS",
+                   help="map a canonical column to yours, e.g. --column timestamp=date (repeatable)")
+    order = p.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True,
+                       help="numeric dates are day/month/year (default: detected from the whole column)")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="numeric dates are month/day/year")
+    p.add_argument("--timestamp-format", metavar="FORMAT", help="strptime format of the timestamps, e.g. %%d/%%m/%%Y")
+
+
+def _add_model_events_as_of(p: argparse.ArgumentParser, events_help: str) -> None:
+    """The flags ``score`` and ``evaluate`` share."""
+    p.add_argument("--model", required=True, help="bundle directory or models:/NAME@alias")
+    p.add_argument("--events", required=True, help=events_help)
+    p.add_argument("--as-of", required=True, help="a date: models see the events before it")
+    p.add_argument("--k", type=_int_at_least(1), default=10,
+                   help="recommendations per customer, an integer >= 1 (default 10; capped at the catalogue size)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI for models:/ URIs")
+    _add_reading(p)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    Parameters
+    ----------
+    argv
+        The arguments after ``cxml``; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 2 for a :class:`cxml.CxmlError` (bad config, data or argument), 1 for an
+        unexpected error, 130 when interrupted. Usage errors, ``--help`` and ``--version`` exit
+        through :class:`SystemExit` as argparse does (code 2 for a usage error).
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
@@ -180,9 +234,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one readable line; the traceback only when asked
         if args.debug:
             raise
-        kind = type(exc).__name__ if isinstance(exc, CxmlError) else f"unexpected {type(exc).__name__}"
-        print(f"cxml: error: {kind}: {exc}".splitlines()[0], file=sys.stderr)
-        return 1
+        known = isinstance(exc, CxmlError)
+        kind = type(exc).__name__ if known else f"unexpected {type(exc).__name__}"
+        lines = str(exc).splitlines() or [""]
+        print(f"cxml: error: {kind}: {lines[0]}", file=sys.stderr)
+        return EXIT_ERROR if known else EXIT_UNEXPECTED
 
 
 if __name__ == "__main__":

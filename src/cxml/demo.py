@@ -17,8 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from cxml._uri import resolve_tracking_uri
 from cxml.data import load_events
+from cxml.data.sample import write_sample
 from cxml.exceptions import DataWarning
+from cxml.scoring import Scorer
+from cxml.tracking import load_config, train
 
 SAMPLE_DIR = Path("data/sample")
 CONFIG = SAMPLE_DIR / "cxml.toml"
@@ -34,14 +38,8 @@ HEADLINE = [
 
 def main() -> int:
     """Run the demo; returns the exit code."""
-    from cxml.scoring import Scorer
-    from cxml.tracking import load_config, train
-    from cxml.tracking.harness import resolve_tracking_uri
-
     start = time.monotonic()
     if not (SAMPLE_DIR / "events.csv").exists():
-        from cxml.data.sample import write_sample
-
         write_sample(SAMPLE_DIR)
     cfg = load_config(CONFIG)
     print(f"== 1/3 training on {cfg.events_path} (as_of {cfg.as_of}) ==", flush=True)
@@ -57,7 +55,7 @@ def main() -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
     print(f"\n== 2/3 batch scoring into {SCORES} ==", flush=True)
-    events = load_events(cfg.events_path)
+    events = load_events(cfg.events_path, **cfg.columns, **cfg.read_options)  # type: ignore[arg-type]
     scorer = Scorer.load(result.bundle_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)  # the sample has no events after as_of anyway

@@ -101,6 +101,19 @@ def test_pyfunc_model_predicts_from_customer_ids_and_from_events(trained: dict) 
     assert scored["churn_probability"].between(0, 1).all()
 
 
+def test_pyfunc_model_refuses_bad_input_with_cxml_errors(trained: dict) -> None:
+    mlflow.set_tracking_uri(trained["uri"])
+    model = mlflow.pyfunc.load_model(trained["result"].model_uri).unwrap_python_model()
+    customers = pd.DataFrame({"customer_id": ["C0001"]})
+    with pytest.raises(cxml.ParameterError, match="k=0"):
+        model.predict(None, customers, params={"k": 0})
+    with pytest.raises(cxml.SchemaError, match="'customer_id' is missing"):
+        model.predict(None, pd.DataFrame({"user": ["C0001"]}))
+    events = pd.read_csv(SAMPLE_EVENTS, nrows=500)
+    with pytest.raises(cxml.CxmlError, match="as_of"):
+        model.predict(None, events, params={"as_of": "soon"})
+
+
 def test_registry_alias_promote_and_scorer_from_models_uri(trained: dict) -> None:
     uri, result = trained["uri"], trained["result"]
     assert result.registered_name == "cxml-test-model" and result.registered_version == "1"
@@ -133,7 +146,7 @@ def test_cli_train_info_promote_and_errors(trained: dict, tmp_path: Path,
     assert main(["info", str(tmp_path / "b")]) == 0
     assert json.loads(capsys.readouterr().out)["format_version"] == 1
     cfg.write_text('[events]\npath = "x.csv"\n[train]\nas_off = "2024"\n')
-    assert main(["train", "--config", str(cfg), "--tracking-uri", uri]) == 1
+    assert main(["train", "--config", str(cfg), "--tracking-uri", uri]) == 2  # a CxmlError is bad input: exit 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "ConfigError: unknown key 'train.as_off'" in err
     with pytest.raises(SystemExit) as usage:
@@ -192,7 +205,7 @@ def test_mlflow_models_serve_answers_invocations(trained: dict, tmp_path: Path) 
 
 
 def test_tracking_uri_context_restores_unset_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cxml.tracking.harness import tracking_uri_context
+    from cxml._uri import tracking_uri_context
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)

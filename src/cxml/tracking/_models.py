@@ -1,4 +1,4 @@
-"""Model construction, honest time-based evaluation and plots for the training harness and CLI."""
+"""Model construction and honest time-based evaluation for the training harness and the CLI."""
 
 from __future__ import annotations
 
@@ -10,11 +10,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxml._checks import check_int
+from cxml.churn.evaluation import evaluate_churn, evaluate_cltv
 from cxml.exceptions import InsufficientDataError
+from cxml.recommend import evaluate, temporal_split
 from cxml.schema import events_before, parse_as_of, parse_horizon
-from cxml.tracking.config import ChurnSection, RecommenderSection
+from cxml.scoring import Scorer
+from cxml.tracking._catalog import VALUE_MODELS, nested_recommenders, recommender_classes
+from cxml.tracking._plots import model_plots
+from cxml.tracking.config import HorizonSection, RecommenderSection
 
 __all__ = ["evaluate_bundle", "flatten_report", "log_model_details", "make_recommender", "train_value_model"]
+
+_EVALUATORS = {"churn": evaluate_churn, "cltv": evaluate_cltv}
 
 
 def log_model_details(model: Any, out: Path) -> None:
@@ -24,7 +32,7 @@ def log_model_details(model: Any, out: Path) -> None:
     ``selected.*`` and its whole leaderboard as ``leaderboard.csv``, so the run says what "auto"
     picked and by how much.
     """
-    import mlflow
+    import mlflow  # imported here: mlflow takes seconds to import; `cxml --help` should not pay for it
 
     params = {f"model.{k}": v for k, v in model.get_params(deep=False).items() if not hasattr(v, "get_params")}
     params["model.class"] = type(model).__name__
@@ -40,13 +48,12 @@ def log_model_details(model: Any, out: Path) -> None:
 
 
 def make_recommender(section: RecommenderSection, random_state: int) -> Any:
-    """A fresh, unfitted recommender of the configured kind."""
-    import cxml.recommend
-
-    names = {"auto": "AutoRecommender", "als": "ALSRecommender", "ease": "EASERecommender",
-             "itemknn": "ItemKNNRecommender", "popularity": "PopularityRecommender"}
-    cls = getattr(cxml.recommend, names[section.model])
+    """A fresh, unfitted recommender of the configured kind (``section`` checked by ``validate_config``)."""
+    classes = recommender_classes()
+    cls = classes[section.model]
     params = dict(section.params)
+    for key in nested_recommenders(cls):  # a wrapped recommender is named in the config
+        params[key] = make_recommender(RecommenderSection(model=params[key], k=section.k), random_state)
     accepted = cls().get_params()
     if "random_state" in accepted:
         params.setdefault("random_state", random_state)
@@ -70,7 +77,7 @@ def flatten_report(report: dict[str, Any]) -> dict[str, float]:
 
 
 def train_value_model(
-    name: str, section: ChurnSection, random_state: int, events: pd.DataFrame, as_of: pd.Timestamp,
+    name: str, section: HorizonSection, random_state: int, events: pd.DataFrame, as_of: pd.Timestamp,
     plot_dir: Path,
 ) -> tuple[Any, dict[str, float], list[Path]]:
     """Evaluate ``name`` ("churn" or "cltv") out of time, then refit it at ``as_of``.
@@ -79,10 +86,7 @@ def train_value_model(
     as_of)`` beside the baselines. When the history is too short for that, the metrics are empty
     and a warning says why; the final model is still fitted. Plots are written to ``plot_dir``.
     """
-    from cxml.churn import ChurnModel, CLTVModel
-    from cxml.churn.evaluation import evaluate_churn, evaluate_cltv
-
-    cls = ChurnModel if name == "churn" else CLTVModel
+    cls = VALUE_MODELS[name]
     params = {**section.params, "horizon": section.horizon}
     if "random_state" in cls().get_params():
         params.setdefault("random_state", random_state)
@@ -92,70 +96,47 @@ def train_value_model(
     plots: list[Path] = []
     try:
         model = cls(**params).fit(history, as_of=valid_as_of)
-        evaluate = evaluate_churn if name == "churn" else evaluate_cltv
-        metrics = flatten_report(evaluate(model, history, valid_as_of))
-        plots = _plots(name, model, history, valid_as_of, plot_dir)
+        metrics = flatten_report(_EVALUATORS[name](model, history, valid_as_of))
+        plots = model_plots(name, model, history, valid_as_of, plot_dir)
     except InsufficientDataError as exc:
         warnings.warn(f"{name}: no out-of-time evaluation ({exc})", stacklevel=2)
     final = cls(**params).fit(history, as_of=as_of)
     return final, metrics, plots
 
 
-def _plots(name: str, model: Any, events: pd.DataFrame, as_of: pd.Timestamp, out: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from cxml.churn import plots
-    from cxml.features import churn_labels
-
-    paths: list[Path] = []
-    imp = model.feature_importance()
-    fig, ax = plt.subplots(figsize=(7, 6))
-    plots.feature_importance(imp.iloc[:, 0].astype(str).tolist(), imp.iloc[:, 1].to_numpy(), ax=ax)
-    paths.append(_save(fig, out / f"{name}_feature_importance.png"))
-    if name == "churn":
-        risk = model.predict(events, as_of=as_of).set_index("customer_id")["churn_probability"]
-        y = churn_labels(events, as_of, model.horizon).reindex(risk.index).to_numpy()
-        for kind, fn in (("lift", plots.lift_curve), ("calibration", plots.calibration_curve)):
-            fig, ax = plt.subplots(figsize=(6, 5))
-            fn(y, risk.to_numpy(), ax=ax)
-            paths.append(_save(fig, out / f"churn_{kind}.png"))
-    return paths
-
-
-def _save(fig: Any, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
-
-
 def evaluate_bundle(model: str | os.PathLike[str], events: pd.DataFrame, *, as_of: Any, k: int = 10,
                     tracking_uri: str | None = None) -> dict[str, float]:
-    """Evaluate every model of a bundle on what happened after ``as_of`` (``cxml evaluate``)."""
-    from cxml.scoring import Scorer
+    """Evaluate every model of a bundle on what happened after ``as_of`` (``cxml evaluate``).
 
-    scorer = Scorer.load(model, tracking_uri=tracking_uri)
+    Parameters
+    ----------
+    model
+        A bundle directory or a ``models:/NAME@alias`` URI (see :meth:`cxml.Scorer.load`).
+    events
+        Canonical events covering the time after ``as_of``.
+    as_of
+        The cut: models see the events before it and are scored on what happened after.
+    k
+        Recommendations per customer for the recommender's metrics (an int >= 1).
+    tracking_uri
+        MLflow tracking URI for ``models:/`` URIs.
+
+    Returns
+    -------
+    dict of str to float
+        ``recommender.*``, ``churn.*`` and ``cltv.*`` metrics.
+    """
+    k = check_int("k", k, minimum=1)
     ts = parse_as_of(as_of)
-    bundle = scorer.bundle
+    bundle = Scorer.load(model, tracking_uri=tracking_uri).bundle
     metrics: dict[str, float] = {}
     if bundle.recommender is not None:
-        from cxml.recommend import evaluate, temporal_split
-
         train_part, test_part = temporal_split(events, test_start=ts)
         report = evaluate(bundle.recommender, train_part, test_part, k=k)
         metrics.update({f"recommender.{key}": float(v) for key, v in report.items()
                         if isinstance(v, int | float)})
-    for name in ("churn", "cltv"):
+    for name, fn in _EVALUATORS.items():
         fitted = getattr(bundle, name)
-        if fitted is None:
-            continue
-        from cxml.churn.evaluation import evaluate_churn, evaluate_cltv
-
-        fn = evaluate_churn if name == "churn" else evaluate_cltv
-        metrics.update({f"{name}.{key}": v for key, v in flatten_report(fn(fitted, events, ts)).items()})
+        if fitted is not None:
+            metrics.update({f"{name}.{key}": v for key, v in flatten_report(fn(fitted, events, ts)).items()})
     return metrics

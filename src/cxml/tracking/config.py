@@ -4,6 +4,7 @@ Example ``cxml.toml``::
 
     [events]
     path = "data/sample/events.csv"        # relative paths are relative to the config file
+    dayfirst = true                         # optional: how to read it (load_events keywords)
     [events.columns]                        # optional: your column names (load_events keywords)
     timestamp = "invoice_date"
 
@@ -13,41 +14,60 @@ Example ``cxml.toml``::
     bundle_dir = "models/latest"
 
     [recommender]                           # a section per model; omit it to skip that model
-    model = "auto"                          # auto | als | ease | itemknn | popularity
+    model = "auto"                          # auto | als | blend | ease | itemknn | popularity
     k = 10
-    [recommender.params]
+    [recommender.params]                    # keyword arguments of the chosen recommender
     factors = 64
 
-    [churn]
+    [churn]                                 # ChurnModel
     horizon = "90D"
-    [cltv]
+    [churn.params]                          # keyword arguments of ChurnModel
+    n_snapshots = 4
+
+    [cltv]                                  # CLTVModel, with its own [cltv.params]
     horizon = "180D"
 
-Errors name the key, the bad value and what was expected (:class:`cxml.ConfigError`).
+The whole file is checked before any data is read: unknown sections and keys, wrong types,
+unknown recommender names, ``params`` that the chosen model's ``__init__`` does not take (or of
+the wrong type), and unparseable ``as_of``/``horizon`` values each raise :class:`cxml.ConfigError`
+naming the key, the bad value and what was expected.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cxml.exceptions import ConfigError
-
-__all__ = ["ChurnSection", "RecommenderSection", "TrainConfig", "apply_overrides", "load_config"]
-
-LOAD_EVENTS_KEYS = frozenset(
-    {"customer_id", "timestamp", "item_id", "amount", "quantity", "price", "event_type", "value", "order_id"}
+from cxml._checks import check_int, check_random_state
+from cxml.exceptions import ConfigError, CxmlError
+from cxml.schema import parse_as_of, parse_horizon
+from cxml.tracking._catalog import (
+    VALUE_MODELS,
+    check_params,
+    check_read_options,
+    recommender_classes,
+    recommender_params,
 )
-RECOMMENDERS = ("auto", "als", "ease", "itemknn", "popularity")
+from cxml.tracking._tables import check_columns, check_overrides, check_tables, read_tables, typed_train_fields
 
+__all__ = [
+    "CLTVSection",
+    "ChurnSection",
+    "HorizonSection",
+    "RecommenderSection",
+    "TrainConfig",
+    "apply_overrides",
+    "load_config",
+    "validate_config",
+]
 
 @dataclass(frozen=True)
 class RecommenderSection:
+    """``[recommender]``: the model's name (see ``recommender_classes``), ``k``, the weight and its params."""
+
     model: str = "auto"
     k: int = 10
     weight: str = "count"
@@ -55,9 +75,25 @@ class RecommenderSection:
 
 
 @dataclass(frozen=True)
-class ChurnSection:
+class HorizonSection:
+    """A model configured by a horizon and the model's keyword arguments (``[churn]``, ``[cltv]``)."""
+
     horizon: str = "90D"
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChurnSection(HorizonSection):
+    """``[churn]``: :class:`~cxml.churn.ChurnModel`'s horizon (default ``"90D"``) and params."""
+
+    horizon: str = "90D"
+
+
+@dataclass(frozen=True)
+class CLTVSection(HorizonSection):
+    """``[cltv]``: :class:`~cxml.churn.CLTVModel`'s horizon (default ``"180D"``) and params."""
+
+    horizon: str = "180D"
 
 
 @dataclass(frozen=True)
@@ -66,6 +102,7 @@ class TrainConfig:
 
     events_path: Path
     columns: dict[str, str] = field(default_factory=dict)
+    read_options: dict[str, Any] = field(default_factory=dict)
     as_of: str | None = None
     experiment: str = "cxml"
     run_name: str | None = None
@@ -75,13 +112,14 @@ class TrainConfig:
     random_state: int = 0
     recommender: RecommenderSection | None = None
     churn: ChurnSection | None = None
-    cltv: ChurnSection | None = None
+    cltv: CLTVSection | None = None
 
     def to_params(self) -> dict[str, Any]:
         """Flat ``section.key -> value`` view for ``mlflow.log_params``."""
         flat: dict[str, Any] = {"events.path": str(self.events_path), "train.as_of": self.as_of,
                                 "train.random_state": self.random_state}
         flat.update({f"events.columns.{k}": v for k, v in self.columns.items()})
+        flat.update({f"events.{k}": v for k, v in self.read_options.items()})
         for name in ("recommender", "churn", "cltv"):
             section = getattr(self, name)
             if section is None:
@@ -92,16 +130,6 @@ class TrainConfig:
                 else:
                     flat[f"{name}.{key}"] = val
         return flat
-
-
-_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "events": {"path": str, "columns": dict},
-    "train": {"as_of": (str, datetime.date), "experiment": str, "run_name": str, "bundle_dir": str,
-              "tracking_uri": str, "register": str, "random_state": int},
-    "recommender": {"model": str, "k": int, "weight": str, "params": dict},
-    "churn": {"horizon": str, "params": dict},
-    "cltv": {"horizon": str, "params": dict},
-}
 
 
 def load_config(source: str | os.PathLike[str] | dict[str, Any], **overrides: Any) -> TrainConfig:
@@ -135,8 +163,8 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any], **overrides: An
         When the file does not exist or is not valid TOML; a section or key is unknown or a value
         has the wrong type; ``events.path`` is missing (and no ``events_path`` override);
         an ``events.columns`` key is not a :func:`cxml.load_events` column keyword or its value is
-        not a string; an override is unknown; or ``recommender.model`` is not one of
-        ``auto, als, ease, itemknn, popularity``.
+        not a string; an override is unknown; or a check of :func:`validate_config` fails
+        (recommender name, ``params`` against the model's ``__init__``, ``as_of``, ``horizon``).
 
     Examples
     --------
@@ -148,50 +176,85 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any], **overrides: An
     ...
     cxml.exceptions.ConfigError: unknown key 'churn.horizn'; expected one of: horizon, params
     """
-    base = Path(".")
-    if isinstance(source, dict):
-        raw = source
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise ConfigError(f"config file {str(path)!r} does not exist")
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {str(path)!r} is not valid TOML: {exc}") from exc
-        base = path.parent
-    _check(raw)
+    raw, base = read_tables(source)
+    check_tables(raw)
     events = raw.get("events", {})
-    train = raw.get("train", {})
     events_override = overrides.pop("events_path", None)
     events_path = events_override or events.get("path")
     if not events_path:
         raise ConfigError("missing key 'events.path': the events csv/parquet to train on")
-    columns = dict(events.get("columns", {}))
-    for key, val in columns.items():
-        if key not in LOAD_EVENTS_KEYS:
-            raise ConfigError(f"unknown key 'events.columns.{key}'; expected one of: "
-                              f"{', '.join(sorted(LOAD_EVENTS_KEYS))}")
-        if not isinstance(val, str):
-            raise ConfigError(f"'events.columns.{key}' must be a column name string, got {val!r}")
     resolved = Path(events_path)
     # a path in the file is relative to the file; an override (a CLI flag) to the working directory
-    if not resolved.is_absolute() and not isinstance(source, dict) and not events_override:
+    if not resolved.is_absolute() and base is not None and not events_override:
         resolved = base / resolved
-    fields: dict[str, Any] = {k: v for k, v in train.items()}
-    fields.update(_checked_overrides(overrides))
-    fields = _typed_train_fields(fields)
+    fields: dict[str, Any] = dict(raw.get("train", {}))
+    fields.update(check_overrides(overrides))
     rec = raw.get("recommender")
-    if rec is not None and rec.get("model", "auto") not in RECOMMENDERS:
-        raise ConfigError(f"'recommender.model' = {rec.get('model')!r}; expected one of {RECOMMENDERS}")
-    return TrainConfig(
+    cfg = TrainConfig(
         events_path=resolved,
-        columns=columns,
+        columns=check_columns(events.get("columns", {})),
+        read_options={k: v for k, v in events.items() if k not in ("path", "columns")},
         recommender=RecommenderSection(**rec) if rec is not None else None,
         churn=ChurnSection(**raw["churn"]) if "churn" in raw else None,
-        cltv=ChurnSection(**{"horizon": "180D", **raw["cltv"]}) if "cltv" in raw else None,
-        **fields,
+        cltv=CLTVSection(**raw["cltv"]) if "cltv" in raw else None,
+        **typed_train_fields(fields),
     )
+    return validate_config(cfg)
+
+
+def validate_config(cfg: TrainConfig) -> TrainConfig:
+    """Check what only the models know: names, ``params`` against their ``__init__``, dates and horizons.
+
+    :func:`load_config` and :func:`cxml.tracking.train` call it, so a config built by hand is
+    checked as thoroughly as one read from a file, before any data is read.
+
+    Parameters
+    ----------
+    cfg
+        The configuration to check.
+
+    Returns
+    -------
+    TrainConfig
+        ``cfg`` with each ``params`` table as the model takes it (a thread-count keyword renamed
+        between ``num_threads`` and ``n_jobs`` to the one the model accepts).
+
+    Raises
+    ------
+    ConfigError
+        ``train.as_of`` is not a date or ``train.random_state`` not a seed; ``recommender.model`` is not a known name or
+        ``recommender.k`` is below 1; a model's ``horizon`` is not a positive duration with a unit;
+        a ``params`` key is not a parameter of the model or its value has the wrong type.
+    """
+    if cfg.as_of is not None:
+        _as_config_error("train.as_of", cfg.as_of, parse_as_of)
+    _as_config_error("train.random_state", cfg.random_state, check_random_state)
+    changes: dict[str, Any] = {"read_options": check_read_options(cfg.read_options)}
+    if cfg.recommender is not None:
+        changes["recommender"] = _checked_recommender(cfg.recommender)
+    for name, cls in VALUE_MODELS.items():
+        section = getattr(cfg, name)
+        if section is not None:
+            _as_config_error(f"{name}.horizon", section.horizon, parse_horizon)
+            params = check_params(cls, section.params, f"{name}.params", reserved=("horizon",))
+            changes[name] = dataclasses.replace(section, params=params)
+    return dataclasses.replace(cfg, **changes)
+
+
+def _checked_recommender(section: RecommenderSection) -> RecommenderSection:
+    names = list(recommender_classes())
+    if section.model not in names:
+        raise ConfigError(f"'recommender.model' = {section.model!r}; expected one of: {', '.join(names)}")
+    _as_config_error("recommender.k", section.k, lambda k: check_int("k", k, minimum=1))
+    return dataclasses.replace(section, params=recommender_params(section.model, section.params))
+
+
+def _as_config_error(key: str, value: Any, parse: Any) -> None:
+    """Run ``parse(value)``; a cxml error becomes a ConfigError that names the config key."""
+    try:
+        parse(value)
+    except CxmlError as exc:
+        raise ConfigError(f"'{key}' = {value!r} is not valid: {exc}") from exc
 
 
 def apply_overrides(cfg: TrainConfig, **overrides: Any) -> TrainConfig:
@@ -213,55 +276,10 @@ def apply_overrides(cfg: TrainConfig, **overrides: Any) -> TrainConfig:
     Raises
     ------
     ConfigError
-        An override is unknown or has the wrong type.
+        An override is unknown or has the wrong type, or the result fails :func:`validate_config`.
     """
     events_path = overrides.pop("events_path", None)
-    fields = _typed_train_fields(_checked_overrides(overrides))
+    fields = typed_train_fields(check_overrides(overrides))
     if events_path is not None:
         fields["events_path"] = Path(events_path)
-    return dataclasses.replace(cfg, **fields)
-
-
-def _typed_train_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    """``train`` fields as :class:`TrainConfig` stores them: ``as_of`` as ISO text, ``bundle_dir`` as a Path."""
-    out = dict(fields)
-    if "as_of" in out:
-        out["as_of"] = str(out["as_of"])
-    if "bundle_dir" in out:
-        out["bundle_dir"] = Path(out["bundle_dir"])
-    return out
-
-
-def _checked_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
-    """The non-``None`` overrides of ``train`` keys, type-checked like the file's values."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    unknown = set(given) - set(_SCHEMA["train"])
-    if unknown:
-        raise ConfigError(f"unknown override(s) {sorted(unknown)}; expected some of: {', '.join(_SCHEMA['train'])}")
-    for key, val in given.items():
-        expected = _SCHEMA["train"][key]
-        if key == "bundle_dir":
-            expected = (str, os.PathLike)
-        if isinstance(val, bool) or not isinstance(val, expected):
-            want = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
-            raise ConfigError(f"override {key}={val!r} must be {want}")
-    return given
-
-
-def _check(raw: dict[str, Any]) -> None:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"config must be a table of sections, got {type(raw).__name__}")
-    for section, body in raw.items():
-        if section not in _SCHEMA:
-            raise ConfigError(f"unknown section {section!r}; expected one of: {', '.join(_SCHEMA)}")
-        if not isinstance(body, dict):
-            raise ConfigError(f"section {section!r} must be a table, got {body!r}")
-        for key, val in body.items():
-            expected = _SCHEMA[section].get(key)
-            if expected is None:
-                raise ConfigError(f"unknown key '{section}.{key}'; expected one of: "
-                                  f"{', '.join(_SCHEMA[section])}")
-            if isinstance(val, bool) or not isinstance(val, expected):
-                want = (expected.__name__ if isinstance(expected, type)
-                        else " or ".join(t.__name__ for t in expected))
-                raise ConfigError(f"'{section}.{key}' must be {want}, got {val!r}")
+    return validate_config(dataclasses.replace(cfg, **fields))

@@ -21,21 +21,22 @@ from typing import Any
 
 import pandas as pd
 
-from cxml._uri import DEFAULT_TRACKING_URI, resolve_tracking_uri, tracking_uri_context
+from cxml._uri import resolve_tracking_uri, tracking_uri_context
+from cxml._version import __version__
 from cxml.bundle import read_metadata, save_bundle
 from cxml.data import load_events
-from cxml.exceptions import BundleError
+from cxml.exceptions import BundleError, ConfigError, SchemaError
+from cxml.recommend import PopularityRecommender, evaluate, temporal_split
 from cxml.schema import Columns, events_before, parse_as_of
+from cxml.tracking._models import log_model_details, make_recommender, train_value_model
+from cxml.tracking._signature import model_signature
 from cxml.tracking.config import TrainConfig, apply_overrides, load_config
+from cxml.tracking.registry import register
 
-__all__ = [
-    "DEFAULT_TRACKING_URI",
-    "TrainResult",
-    "dataset_fingerprint",
-    "resolve_tracking_uri",
-    "tracking_uri_context",
-    "train",
-]
+__all__ = ["TrainResult", "dataset_fingerprint", "train"]
+
+#: the models-from-code script MLflow logs and runs (importing it would import mlflow)
+MODEL_CODE = Path(__file__).with_name("_model_code.py")
 
 
 @dataclass(frozen=True)
@@ -99,26 +100,30 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
     Raises
     ------
     ConfigError
-        When the config (or an override) is invalid (see :func:`load_config`).
+        When the config (or an override) is invalid (see :func:`load_config` and
+        :func:`~cxml.tracking.validate_config`; checked before the events are read), or
+        ``recommender.weight`` is not a column of the events.
     SchemaError
-        When the events or ``as_of`` do not fit the schema.
+        When the events do not fit the schema, or a recommender is configured and they have no item ids.
     SourceError
         When ``events_path`` does not exist or is not csv/parquet.
     BundleError
         When ``bundle_dir`` exists and is not a valid cxml bundle (it is never replaced).
     """
-    import mlflow
+    import mlflow  # imported here: mlflow takes seconds to import; `cxml --help` should not pay for it
 
-    cfg = (apply_overrides(config, **overrides) if isinstance(config, TrainConfig)
+    # the whole config is checked before a byte of data is read or a run is started
+    cfg = (apply_overrides(config, **overrides) if isinstance(config, TrainConfig)  # validates it too
            else load_config(config, **overrides))
-    events = load_events(cfg.events_path, **cfg.columns)  # type: ignore[arg-type]
+    _check_bundle_target(cfg.bundle_dir)
+    events = load_events(cfg.events_path, **cfg.columns, **cfg.read_options)  # type: ignore[arg-type]
     last_day = events[Columns.TIMESTAMP].max().normalize()
     as_of = parse_as_of(cfg.as_of) if cfg.as_of else last_day + pd.Timedelta(days=1)
     history = events_before(events, as_of)
-    _check_bundle_target(cfg.bundle_dir)
-
+    _check_events_fit_config(cfg, history)
+    uri = resolve_tracking_uri(cfg.tracking_uri)
     with (
-        tracking_uri_context(resolve_tracking_uri(cfg.tracking_uri)),
+        tracking_uri_context(uri),
         tempfile.TemporaryDirectory(prefix="cxml-train-") as tmp,
     ):
         mlflow.set_experiment(cfg.experiment)
@@ -127,30 +132,7 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
             fingerprint = dataset_fingerprint(history)
             mlflow.log_params({f"data.{k}": v for k, v in fingerprint.items()})
             mlflow.set_tags({"cxml.as_of": str(as_of.date()), **_git_tags()})
-            metrics: dict[str, float] = {}
-            models: dict[str, Any] = {}
-            if cfg.recommender is not None:
-                with mlflow.start_run(run_name="recommender", nested=True):
-                    from cxml.tracking._models import log_model_details
-
-                    models["recommender"], m = _train_recommender(cfg, history)
-                    mlflow.log_metrics(m)
-                    log_model_details(models["recommender"], Path(tmp))
-                metrics.update({f"recommender.{k}": v for k, v in m.items()})
-            for name in ("churn", "cltv"):
-                section = getattr(cfg, name)
-                if section is None:
-                    continue
-                with mlflow.start_run(run_name=name, nested=True):
-                    from cxml.tracking._models import log_model_details, train_value_model
-
-                    models[name], m, plots = train_value_model(name, section, cfg.random_state,
-                                                               events, as_of, Path(tmp))
-                    mlflow.log_metrics(m)
-                    log_model_details(models[name], Path(tmp))
-                    for path in plots:
-                        mlflow.log_artifact(str(path), artifact_path="plots")
-                metrics.update({f"{name}.{k}": v for k, v in m.items()})
+            models, metrics = _train_models(cfg, events, as_of, Path(tmp))
             mlflow.log_metrics(metrics)
             bundle = save_bundle(
                 cfg.bundle_dir, **models, overwrite=cfg.bundle_dir.exists(),
@@ -159,23 +141,43 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
             )
             mlflow.log_artifacts(str(bundle), artifact_path="bundle")
             model_info = _log_pyfunc(bundle, history)
-            version = None
-            if cfg.register:
-                from cxml.tracking.registry import register
-
-                version = register(model_info.model_uri, cfg.register)
+            version = register(model_info.model_uri, cfg.register, tracking_uri=uri) if cfg.register else None
             return TrainResult(
                 run_id=parent.info.run_id, experiment_id=parent.info.experiment_id, bundle_dir=bundle,
                 model_uri=model_info.model_uri, metrics=metrics, registered_name=cfg.register,
-                registered_version=version,
-                as_of=str(as_of),
+                registered_version=version, as_of=str(as_of),
             )
 
 
-def _train_recommender(cfg: TrainConfig, history: pd.DataFrame) -> tuple[Any, dict[str, float]]:
-    from cxml.recommend import PopularityRecommender, evaluate, temporal_split
-    from cxml.tracking._models import make_recommender
+def _train_models(cfg: TrainConfig, events: pd.DataFrame, as_of: pd.Timestamp, tmp: Path
+                  ) -> tuple[dict[str, Any], dict[str, float]]:
+    """Fit and evaluate every configured model, each in its nested run; returns the models and metrics."""
+    import mlflow  # imported here: see train()
 
+    history = events_before(events, as_of)
+    metrics: dict[str, float] = {}
+    models: dict[str, Any] = {}
+    if cfg.recommender is not None:
+        with mlflow.start_run(run_name="recommender", nested=True):
+            models["recommender"], m = _train_recommender(cfg, history)
+            mlflow.log_metrics(m)
+            log_model_details(models["recommender"], tmp)
+        metrics.update({f"recommender.{k}": v for k, v in m.items()})
+    for name in ("churn", "cltv"):
+        section = getattr(cfg, name)
+        if section is None:
+            continue
+        with mlflow.start_run(run_name=name, nested=True):
+            models[name], m, plots = train_value_model(name, section, cfg.random_state, events, as_of, tmp)
+            mlflow.log_metrics(m)
+            log_model_details(models[name], tmp)
+            for path in plots:
+                mlflow.log_artifact(str(path), artifact_path="plots")
+        metrics.update({f"{name}.{k}": v for k, v in m.items()})
+    return models, metrics
+
+
+def _train_recommender(cfg: TrainConfig, history: pd.DataFrame) -> tuple[Any, dict[str, float]]:
     section = cfg.recommender
     assert section is not None
     train_part, test_part = temporal_split(history, test_fraction=0.2)
@@ -191,21 +193,31 @@ def _train_recommender(cfg: TrainConfig, history: pd.DataFrame) -> tuple[Any, di
 
 
 def _log_pyfunc(bundle: Path, history: pd.DataFrame) -> Any:
-    import mlflow
+    import mlflow  # imported here: see train()
 
-    from cxml import __version__
-    from cxml.tracking.pyfunc import model_signature
-
-    code = Path(__file__).with_name("_model_code.py")
     example = pd.DataFrame({Columns.CUSTOMER: history[Columns.CUSTOMER].drop_duplicates().head(3).tolist()})
     return mlflow.pyfunc.log_model(
         name="model",
-        python_model=str(code),
+        python_model=str(MODEL_CODE),
         artifacts={"bundle": str(bundle)},
         signature=model_signature(),
         input_example=example,
         pip_requirements=[f"cxml=={__version__}"],
     )
+
+
+def _check_events_fit_config(cfg: TrainConfig, history: pd.DataFrame) -> None:
+    """What the config asks of the events, checked before a run is started (a failure would leave a FAILED run)."""
+    section = cfg.recommender
+    if section is None:
+        return
+    if Columns.ITEM not in history.columns or history[Columns.ITEM].isna().all():
+        raise SchemaError(f"the [recommender] section needs item ids, but column {Columns.ITEM!r} of the events "
+                          f"before as_of is missing or empty; map it with [events.columns] item_id = \"...\" "
+                          "or remove the [recommender] section")
+    if section.weight != "count" and section.weight not in history.columns:  # "count" needs no column
+        raise ConfigError(f"'recommender.weight' = {section.weight!r} is not a column of the events "
+                          f"(columns: {', '.join(map(str, history.columns))}); expected 'count' or one of them")
 
 
 def _check_bundle_target(path: Path) -> None:

@@ -16,30 +16,58 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from mlflow.pyfunc import PythonModel
+from mlflow.pyfunc import PythonModel  # only the logged model's code (and MLflow) import this module
 
-from cxml.schema import Columns
+from cxml._checks import check_int
+from cxml.batch import RECOMMENDED
+from cxml.data import as_events
+from cxml.exceptions import SchemaError
+from cxml.schema import Columns, parse_as_of
+from cxml.scoring import Scorer
+from cxml.tracking._signature import model_signature
 
 __all__ = ["CxmlPyfuncModel", "model_signature"]
-
-RECOMMENDED = "recommended_items"
 
 
 class CxmlPyfuncModel(PythonModel):
     """Serve a cxml bundle through MLflow (``mlflow models serve``, ``pyfunc.load_model``)."""
 
     def load_context(self, context: Any) -> None:
-        from cxml.scoring import Scorer
+        """Load the bundle logged as the ``bundle`` artifact (hash-verified, no pickle).
 
+        Parameters
+        ----------
+        context
+            MLflow's model context; ``context.artifacts["bundle"]`` is the bundle directory.
+        """
         self.scorer = Scorer.load(context.artifacts["bundle"])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
                 ) -> pd.DataFrame:
+        """Recommendations for a customer list, or every score for an events table (see the module docstring).
+
+        Parameters
+        ----------
+        context
+            MLflow's model context (unused).
+        model_input
+            A frame with ``customer_id`` (and, for scoring, ``timestamp`` and other event columns).
+        params
+            ``k`` (an int >= 1, default 10) and ``as_of`` (default: the day after the last event).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per customer.
+        """
         params = params or {}
-        k = int(params.get("k") or 10)
+        k = check_int("k", 10 if params.get("k") is None else params["k"], minimum=1)
         frame = pd.DataFrame(model_input)
         if Columns.TIMESTAMP in frame.columns:
             return self._score_events(frame, k, params.get("as_of") or None)
+        if Columns.CUSTOMER not in frame.columns:
+            raise SchemaError(f"column {Columns.CUSTOMER!r} is missing from the model input "
+                              f"(columns: {list(frame.columns)}); expected customer ids or an events table")
         customers = frame[Columns.CUSTOMER].astype("str").tolist()
         return self._recommend(customers, k)
 
@@ -52,11 +80,10 @@ class CxmlPyfuncModel(PythonModel):
         return out
 
     def _score_events(self, frame: pd.DataFrame, k: int, as_of: Any) -> pd.DataFrame:
-        from cxml.data import load_events
-
-        events = load_events(frame.dropna(axis=1, how="all"))
+        # serving fills absent optional columns with nulls: drop them so they read as absent
+        events = as_events(frame.dropna(axis=1, how="all"))
         last_day = events[Columns.TIMESTAMP].max().normalize()
-        ts = pd.Timestamp(as_of) if as_of else last_day + pd.Timedelta(days=1)
+        ts = parse_as_of(as_of) if as_of else last_day + pd.Timedelta(days=1)
         parts = []
         bundle = self.scorer.bundle
         if bundle.churn is not None:
@@ -69,21 +96,3 @@ class CxmlPyfuncModel(PythonModel):
             table = pd.DataFrame({Columns.CUSTOMER: sorted(events[Columns.CUSTOMER].unique())})
         recs = self._recommend(table[Columns.CUSTOMER].tolist(), k)
         return table.merge(recs, on=Columns.CUSTOMER, how="left") if RECOMMENDED in recs else table
-
-
-def model_signature() -> Any:
-    """Input: customer ids (+ optional event columns); params: k, as_of."""
-    from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
-
-    inputs = Schema([
-        ColSpec("string", Columns.CUSTOMER),
-        ColSpec("string", Columns.TIMESTAMP, required=False),
-        ColSpec("string", Columns.EVENT_TYPE, required=False),
-        ColSpec("string", Columns.ITEM, required=False),
-        ColSpec("double", Columns.QUANTITY, required=False),
-        ColSpec("double", Columns.AMOUNT, required=False),
-        ColSpec("double", Columns.VALUE, required=False),
-    ])
-    params = ParamSchema([ParamSpec("k", "long", 10), ParamSpec("as_of", "string", "")])
-    return ModelSignature(inputs=inputs, params=params)

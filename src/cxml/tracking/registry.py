@@ -6,7 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from cxml.exceptions import ConfigError
+from cxml._uri import resolve_tracking_uri, tracking_uri_context
+from cxml.exceptions import ConfigError, ParameterError
 
 __all__ = ["compare_aliases", "promote", "register"]
 
@@ -15,9 +16,7 @@ CHAMPION = "champion"
 
 
 def _client(tracking_uri: str | None) -> Any:
-    from mlflow import MlflowClient
-
-    from cxml.tracking.harness import resolve_tracking_uri
+    from mlflow import MlflowClient  # imported here: mlflow takes seconds to import
 
     uri = resolve_tracking_uri(tracking_uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
@@ -43,13 +42,21 @@ def register(model_uri: str, name: str, *, alias: str = CHALLENGER, tracking_uri
     -------
     str
         The new version number, e.g. ``"3"``.
-    """
-    import mlflow
 
-    from cxml.tracking.harness import resolve_tracking_uri, tracking_uri_context
+    Raises
+    ------
+    ParameterError
+        MLflow refuses the registration (no model at ``model_uri``, an invalid ``name``).
+    """
+    import mlflow  # imported here: mlflow takes seconds to import
+    from mlflow.exceptions import MlflowException
 
     with tracking_uri_context(resolve_tracking_uri(tracking_uri)):
-        version = mlflow.register_model(model_uri, name)
+        try:
+            version = mlflow.register_model(model_uri, name)
+        except MlflowException as exc:
+            raise ParameterError(f"cannot register model_uri={model_uri!r} as name={name!r}: "
+                                 f"{str(exc).splitlines()[0]}") from exc
     _client(tracking_uri).set_registered_model_alias(name, alias, version.version)
     return str(version.version)
 
@@ -74,12 +81,14 @@ def compare_aliases(name: str, *, tracking_uri: str | None = None,
         Indexed by metric name (sorted), one float64 column per alias found, named
         ``"<alias> (v<version>)"``; NaN where a run lacks a metric. Empty when no alias exists.
     """
+    from mlflow.exceptions import MlflowException  # imported here: mlflow takes seconds to import
+
     client = _client(tracking_uri)
     columns: dict[str, pd.Series] = {}
     for alias in aliases:
         try:
             mv = client.get_model_version_by_alias(name, alias)
-        except Exception:  # mlflow raises RestException for an unknown alias
+        except MlflowException:  # an unknown alias or model
             continue
         run = client.get_run(mv.run_id) if mv.run_id else None
         metrics = run.data.metrics if run is not None else {}
@@ -111,10 +120,12 @@ def promote(name: str, *, tracking_uri: str | None = None) -> tuple[str, pd.Data
     ConfigError
         When ``name`` has no ``challenger`` alias (or the registered model does not exist).
     """
+    from mlflow.exceptions import MlflowException  # imported here: mlflow takes seconds to import
+
     client = _client(tracking_uri)
     try:
         challenger = client.get_model_version_by_alias(name, CHALLENGER)
-    except Exception as exc:
+    except MlflowException as exc:
         raise ConfigError(f"registered model {name!r} has no {CHALLENGER!r} alias to promote") from exc
     table = compare_aliases(name, tracking_uri=tracking_uri)
     client.set_registered_model_alias(name, CHAMPION, challenger.version)
