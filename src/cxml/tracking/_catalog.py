@@ -14,11 +14,10 @@ import types
 import typing
 from typing import Any
 
-import cxml.recommend
 from cxml.churn import ChurnModel, CLTVModel
 from cxml.data import load_events
 from cxml.exceptions import ConfigError
-from cxml.recommend import BaseRecommender
+from cxml.recommend import RECOMMENDERS, BaseRecommender
 from cxml.tracking._tables import LOAD_EVENTS_KEYS
 
 __all__ = [
@@ -41,9 +40,8 @@ _ALIASES = {"num_threads": "n_jobs", "n_jobs": "num_threads"}
 def recommender_classes() -> dict[str, type[BaseRecommender]]:
     """Config name → recommender class, for every recommender :mod:`cxml.recommend` exports.
 
-    The name is the class name without ``Recommender``, lower-cased (``ALSRecommender`` → ``"als"``).
-    This is the single place tracking derives names from; once :mod:`cxml.recommend` owns a name
-    registry, this function returns that registry instead.
+    The names are those of :data:`cxml.recommend.RECOMMENDERS`, the one registry; this is the
+    single place tracking reads it.
 
     Returns
     -------
@@ -55,10 +53,7 @@ def recommender_classes() -> dict[str, type[BaseRecommender]]:
     >>> sorted(recommender_classes())
     ['als', 'auto', 'blend', 'ease', 'itemknn', 'popularity']
     """
-    classes = (getattr(cxml.recommend, name) for name in cxml.recommend.__all__)
-    found = {cls.__name__.removesuffix("Recommender").lower(): cls for cls in classes
-             if isinstance(cls, type) and issubclass(cls, BaseRecommender) and cls is not BaseRecommender}
-    return dict(sorted(found.items()))
+    return dict(sorted(RECOMMENDERS.items()))
 
 
 def recommender_params(model: str, params: dict[str, Any], section: str = "recommender.params") -> dict[str, Any]:
