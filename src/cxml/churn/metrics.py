@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 from sklearn import metrics as skm
 
 from cxml._checks import check_float, check_int
@@ -228,7 +227,10 @@ def spearman(actual: Any, pred: Any) -> float:
     a, p = _values(actual, pred)
     if a.size < 2 or np.all(a == a[0]) or np.all(p == p[0]):
         return math.nan
-    return float(spearmanr(a, p).statistic)
+    # Pearson correlation of average ranks is scipy.stats.spearmanr, without its ~1 s import
+    ra = pd.Series(a).rank(method="average").to_numpy()
+    rp = pd.Series(p).rank(method="average").to_numpy()
+    return float(np.corrcoef(ra, rp)[0, 1])
 
 
 def _gini(actual: np.ndarray, score: np.ndarray) -> float:
