@@ -1,0 +1,185 @@
+"""The timestamp column of :func:`cxml.load_events`: datetimes, unix numbers and date strings.
+
+Strings such as ``05/01/2024`` are read in ONE order for the whole column, never value by value
+(pandas' own inference reads the first value month-first and a later ``25/01/2024`` day-first):
+
+- a first field above 12 somewhere means day/month/year; a second field above 12 means
+  month/day/year; both in one column is refused as inconsistent;
+- a column in which no value settles the order is refused, naming ``dayfirst=`` and
+  ``timestamp_format=``, unless every value reads the same either way (``01/01/2024``).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cxml._checks import check_bool, check_choice
+from cxml.data.idmap import to_id_strings
+from cxml.exceptions import CxmlError, ParameterError, SchemaError
+from cxml.schema import STRING_DTYPE
+
+__all__ = ["TimestampOptions", "as_text", "parse_timestamps"]
+
+logger = logging.getLogger("cxml.data")
+
+#: day and month (1-2 digits each, either order), then the year (4 or 2 digits), then an optional time
+_NUMERIC_DATE = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})([\sT].*)?$"
+_OFFSET = r"(?:[+-]\d\d:?\d\d|Z)$"
+_UNITS = ("D", "h", "m", "s", "ms", "us", "ns")
+_SETTLE = "pass load_events(..., dayfirst=True) for day/month/year, dayfirst=False for month/day/year, " \
+          "or an explicit timestamp_format='%d/%m/%Y'"
+
+
+@dataclass(frozen=True)
+class TimestampOptions:
+    """How to read the timestamp column (the ``load_events`` arguments, checked)."""
+
+    unit: str = "s"
+    dayfirst: bool | None = None
+    fmt: str | None = None
+
+    @classmethod
+    def checked(cls, unit: object, dayfirst: object, fmt: object) -> TimestampOptions:
+        """Validate the three arguments; bad ones raise :class:`~cxml.ParameterError`."""
+        unit_ = check_choice("timestamp_unit", unit, _UNITS)
+        first = None if dayfirst is None else check_bool("dayfirst", dayfirst)
+        if fmt is not None and (not isinstance(fmt, str) or "%" not in fmt):
+            raise ParameterError(
+                f"timestamp_format={fmt!r} must be a strptime format such as '%d/%m/%Y %H:%M'"
+            )
+        if fmt is not None and first is not None:
+            raise ParameterError(
+                f"give dayfirst= or timestamp_format=, not both (got dayfirst={first!r}, "
+                f"timestamp_format={fmt!r}); the format already fixes the order"
+            )
+        return cls(unit=str(unit_), dayfirst=first, fmt=fmt)
+
+
+def as_text(s: pd.Series, name: Hashable) -> pd.Series:
+    """``s`` as pandas strings (bytes decoded); text that is not valid UTF-8 is a SchemaError."""
+    try:
+        return s.astype(STRING_DTYPE)
+    except UnicodeError as exc:
+        raise SchemaError(
+            f"column {name!r} holds values that are not valid UTF-8 text ({len(s)} rows): {exc}"
+        ) from exc
+
+
+def parse_timestamps(s: pd.Series, name: Hashable, options: TimestampOptions) -> tuple[pd.Series, int]:
+    """Naive-UTC ``datetime64[ns]`` timestamps and how many values were converted from another zone.
+
+    Raises :class:`~cxml.SchemaError` naming the column, the count and the first bad value when a
+    value is missing, unparseable, outside 1677..2262, or when the day/month order is unclear.
+    """
+    try:
+        parsed, converted = _parse(s, name, options)
+    except CxmlError:
+        raise
+    except (ValueError, TypeError, OverflowError) as exc:  # pandas' own parsers, on values we did not foresee
+        raise SchemaError(f"column {name!r} (timestamp) could not be read as dates ({len(s)} rows): {exc}") from exc
+    # datetime64[ns] spans 1677..2262; a value outside (e.g. the string "1000") is bad input
+    lo, hi = pd.Timestamp.min.as_unit("ns"), pd.Timestamp.max.as_unit("ns")
+    bad = (parsed.isna() | (parsed < lo) | (parsed > hi)).to_numpy(dtype=bool)
+    if bad.any():
+        first = s[bad].iloc[0]
+        raise SchemaError(
+            f"column {name!r} (timestamp) has {int(bad.sum())} missing or unparseable values of "
+            f"{len(s)} rows (first: {first!r}); expected dates such as '2024-01-31 12:00'"
+        )
+    return parsed.astype("datetime64[ns]"), converted
+
+
+def _parse(s: pd.Series, name: Hashable, options: TimestampOptions) -> tuple[pd.Series, int]:
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        return s.dt.tz_convert("UTC").dt.tz_localize(None), int(s.notna().sum())
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        return s, 0
+    numeric = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
+    if options.fmt is not None:
+        text = to_id_strings(s) if numeric else as_text(s, name).str.strip()  # 20240131 -> "20240131"
+        return _with_format(text, options.fmt), _count_offsets(text)
+    if numeric:
+        if pd.api.types.is_complex_dtype(s.dtype):
+            raise SchemaError(f"column {name!r} (timestamp) holds complex numbers; expected dates")
+        return pd.to_datetime(s, unit=options.unit, errors="coerce"), 0
+    text = as_text(s, name).str.strip()
+    text, dayfirst = _numeric_dates_to_iso(text, name, options.dayfirst)
+    return _parse_text(text, dayfirst), _count_offsets(text)
+
+
+def _count_offsets(text: pd.Series) -> int:
+    return int(text.str.contains(_OFFSET, regex=True, na=False).sum())
+
+
+def _with_format(text: pd.Series, fmt: str) -> pd.Series:
+    try:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+    except ValueError as exc:  # the format itself is broken ('%Q'); mismatching values are NaT
+        raise ParameterError(f"timestamp_format={fmt!r} cannot be used: {exc}") from exc
+    return parsed.dt.tz_localize(None)
+
+
+def _parse_text(text: pd.Series, dayfirst: bool) -> pd.Series:
+    with warnings.catch_warnings():
+        # pandas warns when it falls back to per-element parsing; we retry the failures below
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(text, errors="coerce", utc=True)
+        retry = parsed.isna() & text.notna()
+        if retry.any():
+            again = pd.to_datetime(text[retry], errors="coerce", utc=True, format="mixed", dayfirst=dayfirst)
+            parsed = parsed.astype(again.dtype) if parsed.dtype != again.dtype else parsed
+            parsed.loc[retry] = again
+    return parsed.dt.tz_localize(None)
+
+
+def _numeric_dates_to_iso(text: pd.Series, name: Hashable, dayfirst: bool | None) -> tuple[pd.Series, bool]:
+    """Rewrite ``dd/mm/yyyy``-like values as ISO ``yyyy-mm-dd`` in the column's one date order."""
+    parts = text.str.extract(_NUMERIC_DATE)
+    hit = parts[0].notna().to_numpy(dtype=bool)
+    if not hit.any():
+        return text, bool(dayfirst)
+    parts = parts[hit]
+    first = parts[0].astype("int64").to_numpy()
+    second = parts[1].astype("int64").to_numpy()
+    if dayfirst is None:
+        dayfirst = _detect_order(text[hit], first, second, name)
+    years = parts[2].astype("int64").to_numpy()
+    short = parts[2].str.len().to_numpy() == 2
+    years = np.where(short & (years < 69), years + 2000, np.where(short, years + 1900, years))  # strptime's %y
+    day, month = (parts[0], parts[1]) if dayfirst else (parts[1], parts[0])
+    iso = (
+        pd.Series(years, index=parts.index).astype(STRING_DTYPE).str.zfill(4) + "-"
+        + month.str.zfill(2) + "-" + day.str.zfill(2) + parts[3].fillna("")
+    )
+    out = text.copy()
+    out[hit] = iso.astype(STRING_DTYPE)
+    return out, dayfirst
+
+
+def _detect_order(values: pd.Series, first: np.ndarray, second: np.ndarray, name: Hashable) -> bool:
+    day_first, month_first = first > 12, second > 12
+    if day_first.any() and month_first.any():
+        a, b = values[day_first].iloc[0], values[month_first].iloc[0]
+        raise SchemaError(
+            f"column {name!r} (timestamp) mixes date orders: {int(day_first.sum())} values such as {a!r} "
+            f"can only be day/month/year and {int(month_first.sum())} such as {b!r} only month/day/year "
+            f"({len(values)} numeric dates); fix the data, or {_SETTLE}"
+        )
+    if day_first.any() or month_first.any():
+        order = "day/month/year" if day_first.any() else "month/day/year"
+        logger.info("column %r: numeric dates read as %s", name, order)
+        return bool(day_first.any())
+    differ = first != second
+    if differ.any():
+        raise SchemaError(
+            f"column {name!r} (timestamp) has {int(differ.sum())} ambiguous dates such as "
+            f"{values[differ].iloc[0]!r} that read as day/month or month/day, and no value in the "
+            f"column settles the order (no first or second field above 12); {_SETTLE}"
+        )
+    return True  # every value reads the same in either order (01/01/2024)
