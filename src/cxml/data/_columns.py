@@ -11,6 +11,9 @@ from cxml.data._timestamps import as_text
 from cxml.exceptions import ParameterError, SchemaError
 from cxml.schema import FEEDBACK_RANGES, Columns
 
+#: text that stands for a missing number (pandas writes NaN as "nan" or an empty cell)
+_MISSING_TEXT = ("nan", "-nan", "na", "n/a", "null", "none", "<na>")
+
 __all__ = [
     "blank_mask",
     "check_column_mapping",
@@ -89,8 +92,9 @@ def to_float(s: pd.Series, name: Hashable) -> pd.Series:
         out = s.astype("float64")
     else:
         text = as_text(s, name).str.strip()
-        out = pd.to_numeric(text.where(text.ne(""), None), errors="coerce").astype("float64")
-        bad = out.isna() & text.notna() & text.ne("")
+        blank = text.eq("") | text.str.lower().isin(_MISSING_TEXT)
+        out = pd.to_numeric(text.where(~blank, None), errors="coerce").astype("float64")
+        bad = out.isna() & text.notna() & ~blank
         if bad.any():
             raise SchemaError(
                 f"column {name!r} has {int(bad.sum())} non-numeric values of {len(s)} rows "

@@ -100,9 +100,11 @@ def _parse(s: pd.Series, name: Hashable, options: TimestampOptions) -> tuple[pd.
         return s.dt.tz_convert("UTC").dt.tz_localize(None), int(s.notna().sum())
     if pd.api.types.is_datetime64_dtype(s.dtype):
         return s, 0
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("integer", "floating", "mixed-integer-float"):
+        s = pd.to_numeric(s, errors="coerce")  # python numbers in an object column are unix times too
     numeric = pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
     if options.fmt is not None:
-        text = to_id_strings(s) if numeric else as_text(s, name).str.strip()  # 20240131 -> "20240131"
+        text = to_id_strings(s, name) if numeric else as_text(s, name).str.strip()  # 20240131 -> "20240131"
         return _with_format(text, options.fmt), _count_offsets(text)
     if numeric:
         if pd.api.types.is_complex_dtype(s.dtype):
@@ -157,6 +159,9 @@ def _numeric_dates_to_iso(text: pd.Series, name: Hashable, dayfirst: bool | None
         pd.Series(years, index=parts.index).astype(STRING_DTYPE).str.zfill(4) + "-"
         + month.str.zfill(2) + "-" + day.str.zfill(2) + parts[3].fillna("")
     )
+    # a month above 12 in the chosen order is unparseable, never re-read the other way round
+    d, m = (first, second) if dayfirst else (second, first)
+    iso = iso.where((m >= 1) & (m <= 12) & (d >= 1) & (d <= 31), None)
     out = text.copy()
     out[hit] = iso.astype(STRING_DTYPE)
     return out, dayfirst

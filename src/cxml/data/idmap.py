@@ -227,12 +227,13 @@ def _as_str_array(ids: Iterable[Any]) -> np.ndarray:
     return to_id_strings(_as_series(ids)).to_numpy(dtype=object, na_value=None)
 
 
-def to_id_strings(s: pd.Series) -> pd.Series:
+def to_id_strings(s: pd.Series, name: Any = None) -> pd.Series:
     """Convert ids of any dtype to strings; whole floats lose their ``.0`` (``12346.0`` → ``"12346"``).
 
     Surrounding white space is removed, so ``" 42"`` and ``42`` are the same id. Integers become
     their exact decimal text (17-digit ids included), ``bytes`` are decoded as UTF-8, strings are
     kept as written (``"00123"`` and ``"123"`` stay two ids). Missing values stay missing.
+    ``name`` (a column name) is only used in the error message.
 
     Raises
     ------
@@ -242,8 +243,9 @@ def to_id_strings(s: pd.Series) -> pd.Series:
     try:
         return _id_strings(s)
     except UnicodeError as exc:
+        where = "ids" if name is None else f"column {name!r}"
         raise SchemaError(
-            f"ids hold {len(s)} values of which some are not valid UTF-8 text ({exc}); expected ids as text or numbers"
+            f"{where} holds ids that are not valid UTF-8 text ({len(s)} rows): {exc}; expected text or numbers"
         ) from exc
 
 
@@ -265,7 +267,7 @@ def _float_id_strings(s: pd.Series) -> pd.Series:
     finite = np.isfinite(vals)
     whole = finite & (np.mod(vals, 1, where=finite, out=np.zeros_like(vals)) == 0)
     small = whole & (np.abs(vals) < 2.0**63)
-    if np.array_equal(small, finite):  # the usual case: a float column of whole ids (NaN for missing)
+    if np.array_equal(small, ~np.isnan(vals)):  # the usual case: a float column of whole ids (NaN for missing)
         return s.astype("Int64").astype(STRING_DTYPE)
     text = np.asarray(s.astype(STRING_DTYPE), dtype=object)  # non-whole values keep their decimals
     text[small] = vals[small].astype(np.int64).astype(str).astype(object)

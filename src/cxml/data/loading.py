@@ -214,7 +214,7 @@ def _rows_with_customer(
     raw: pd.DataFrame, column: Hashable, report: dict[str, int]
 ) -> tuple[pd.DataFrame, pd.Series]:
     """The rows that have a customer id (missing and blank ones dropped and counted), and their ids."""
-    ids = to_id_strings(raw[column])
+    ids = to_id_strings(raw[column], column)
     missing = ids.isna().to_numpy(dtype=bool) | ids.eq("").to_numpy(dtype=bool, na_value=False)
     report["dropped_missing_customer_id"] = int(missing.sum())
     if missing.all():
@@ -264,7 +264,7 @@ def _optional_ids(rows: pd.DataFrame, column: Hashable | None) -> pd.Series:
     """Ids of an optional id column (item, order) as strings; missing and blank ids are missing."""
     if column is None:
         return pd.Series(np.nan, index=rows.index, dtype=STRING_DTYPE)
-    ids = to_id_strings(rows[column])
+    ids = to_id_strings(rows[column], column)
     return ids.where(ids.ne(""))
 
 
