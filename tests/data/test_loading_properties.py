@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cxml
@@ -54,7 +55,7 @@ messy_numbers = st.one_of(clean_numbers, st.floats(allow_nan=True, allow_infinit
                           st.integers(-(2**80), 2**80), st.binary(max_size=2), st.sampled_from(["ten", "1e308"]))
 clean_kinds = st.one_of(st.none(), st.sampled_from(["purchase", "view", "nps", "csat", "ces", " Login ", ""]))
 messy_kinds = st.one_of(clean_kinds, st.integers(0, 3), st.binary(max_size=2))
-odd_labels = st.sampled_from([0, 1.5, None, ("a", "b"), "ü", "price", "order_id", "Unnamed: 0"])
+odd_labels = st.sampled_from([0, 1.5, None, float("nan"), ("a", "b"), "ü", "price", "order_id", "Unnamed: 0"])
 
 
 def _column(draw: st.DrawFn, clean: st.SearchStrategy[Any], messy: st.SearchStrategy[Any], n: int) -> pd.Series:
@@ -166,6 +167,25 @@ def test_as_events_is_load_events_or_a_cxml_error(raw: pd.DataFrame) -> None:
                 cxml.as_events(raw)
             return
         pd.testing.assert_frame_equal(cxml.as_events(raw), expected)
+
+
+@SETTINGS
+@given(frames(), st.sampled_from(["csv", "csv.gz", "tsv", "parquet"]))
+def test_files_load_correctly_or_raise_a_cxml_error(
+    tmp_path_factory: pytest.TempPathFactory, raw: pd.DataFrame, suffix: str
+) -> None:
+    path = tmp_path_factory.mktemp("src") / f"events.{suffix}"
+    try:
+        if suffix == "parquet":
+            raw.rename(columns=str).to_parquet(path)
+        else:
+            raw.to_csv(path, index=False, sep="\t" if suffix == "tsv" else ",")
+    except (ValueError, TypeError, ArithmeticError, UnicodeError, pa.ArrowException):
+        assume(False)  # pandas/pyarrow cannot write this frame; nothing to load
+    ev = _load(path)
+    if ev is not None:
+        _check_canonical(ev)
+        assert ev.attrs["cxml_load_report"]["rows_in"] == len(raw)
 
 
 @st.composite
