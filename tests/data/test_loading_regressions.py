@@ -91,6 +91,12 @@ def test_day_first_csv_with_times_and_dots(tmp_path: Path) -> None:
     assert ev[Columns.TIMESTAMP].tolist() == [pd.Timestamp("2024-01-05 10:30"), pd.Timestamp("2024-01-25 08:00")]
 
 
+def test_space_separated_numeric_dates_follow_the_same_rule() -> None:
+    raw = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": ["05 01 2024", "25 01 2024"]})
+    ev = cxml.load_events(raw)
+    assert ev[Columns.TIMESTAMP].tolist() == [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-25")]
+
+
 def test_month_first_is_detected_from_a_second_field_above_12() -> None:
     raw = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": ["05/01/2024", "01/25/2024"]})
     ev = cxml.load_events(raw)

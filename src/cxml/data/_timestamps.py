@@ -31,7 +31,7 @@ __all__ = ["TimestampOptions", "as_text", "parse_timestamps"]
 logger = logging.getLogger("cxml.data")
 
 #: day and month (1-2 digits each, either order), the year (4 or 2 digits), then anything not a digit (a time)
-_NUMERIC_DATE = r"^(?P<a>\d{1,2})[/.\-](?P<b>\d{1,2})[/.\-](?P<y>\d{4}|\d{2})(?P<rest>\D.*)?$"
+_NUMERIC_DATE = r"^(?P<a>\d{1,2})[/.\- ](?P<b>\d{1,2})[/.\- ](?P<y>\d{4}|\d{2})(?P<rest>\D.*)?$"
 _OFFSET = r"(?:[+-]\d\d:?\d\d|Z)$"
 _UNITS = ("D", "h", "m", "s", "ms", "us", "ns")
 _SETTLE = "pass load_events(..., dayfirst=True) for day/month/year, dayfirst=False for month/day/year, " \
