@@ -97,6 +97,14 @@ def test_space_separated_numeric_dates_follow_the_same_rule() -> None:
     assert ev[Columns.TIMESTAMP].tolist() == [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-25")]
 
 
+def test_day_first_with_a_12_hour_clock_is_not_re_read() -> None:
+    raw = pd.DataFrame({"customer_id": ["a", "b", "c"],
+                        "timestamp": ["Jan 3 2024", "05/01/2024 10:00 PM", "25/01/2024 10:00 PM"]})
+    ev = cxml.load_events(raw)
+    assert ev[Columns.TIMESTAMP].tolist() == [pd.Timestamp("2024-01-03"), pd.Timestamp("2024-01-05 22:00"),
+                                              pd.Timestamp("2024-01-25 22:00")]
+
+
 def test_month_first_is_detected_from_a_second_field_above_12() -> None:
     raw = pd.DataFrame({"customer_id": ["a", "b"], "timestamp": ["05/01/2024", "01/25/2024"]})
     ev = cxml.load_events(raw)

@@ -34,7 +34,7 @@ Source: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 _READ_ERRORS = (OSError, ValueError, EOFError, csv.Error, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
                 pa.ArrowException)
 #: a whole number written from a float column (``12346.0``): the ``.0`` is dropped as for floats
-_WHOLE_FLOAT = r"^-?\d+\.0+$"
+_WHOLE_FLOAT = r"-?\d+\.0+"
 
 
 def read_source(source: Source, id_columns: Collection[Hashable]) -> pd.DataFrame:
@@ -91,7 +91,7 @@ def _drop_float_zero(s: pd.Series) -> pd.Series:
     """``12346.0`` -> ``12346`` when EVERY id of the column looks like that (a float column saved as text)."""
     text = s.astype(STRING_DTYPE).str.strip()
     present = text.dropna()
-    if present.empty or not present.str.fullmatch(_WHOLE_FLOAT[1:-1]).all():
+    if present.empty or not present.str.fullmatch(_WHOLE_FLOAT).all():
         return s
     return text.str.replace(r"\.0+$", "", regex=True)
 

@@ -113,8 +113,8 @@ def _parse(s: pd.Series, name: Hashable, options: TimestampOptions) -> tuple[pd.
             raise SchemaError(f"column {name!r} (timestamp) holds complex numbers; expected dates")
         return pd.to_datetime(s, unit=options.unit, errors="coerce"), 0
     text = as_text(s, name).str.strip()
-    text, dayfirst = _numeric_dates_to_iso(text, name, options.dayfirst)
-    return _parse_text(text, dayfirst), _count_offsets(text)
+    text = _numeric_dates_to_iso(text, name, options.dayfirst)
+    return _parse_text(text), _count_offsets(text)
 
 
 def _count_offsets(text: pd.Series) -> int:
@@ -129,20 +129,22 @@ def _with_format(text: pd.Series, fmt: str) -> pd.Series:
     return parsed.dt.tz_localize(None)
 
 
-def _parse_text(text: pd.Series, dayfirst: bool) -> pd.Series:
+def _parse_text(text: pd.Series) -> pd.Series:
+    """ISO and other unambiguous text; numeric dates are already ISO here, so the per-value retry
+    keeps pandas' default month-first reading (``dayfirst=True`` would read ``2024-01-05`` as May 1st)."""
     with warnings.catch_warnings():
         # pandas warns when it falls back to per-element parsing; we retry the failures below
         warnings.simplefilter("ignore", UserWarning)
         parsed = pd.to_datetime(text, errors="coerce", utc=True)
         retry = parsed.isna() & text.notna()
         if retry.any():
-            again = pd.to_datetime(text[retry], errors="coerce", utc=True, format="mixed", dayfirst=dayfirst)
+            again = pd.to_datetime(text[retry], errors="coerce", utc=True, format="mixed")
             parsed = parsed.astype(again.dtype) if parsed.dtype != again.dtype else parsed
             parsed.loc[retry] = again
     return parsed.dt.tz_localize(None)
 
 
-def _numeric_dates_to_iso(text: pd.Series, name: Hashable, dayfirst: bool | None) -> tuple[pd.Series, bool]:
+def _numeric_dates_to_iso(text: pd.Series, name: Hashable, dayfirst: bool | None) -> pd.Series:
     """Rewrite ``dd/mm/yyyy``-like values as ISO ``yyyy-mm-dd`` in the column's one date order.
 
     Vectorised in pyarrow (re2), so a column of ISO dates costs one regex scan.
@@ -151,7 +153,7 @@ def _numeric_dates_to_iso(text: pd.Series, name: Hashable, dayfirst: bool | None
     parts = pc.extract_regex(arr, _NUMERIC_DATE)
     hit = parts.is_valid().to_numpy(zero_copy_only=False)
     if not hit.any():
-        return text, bool(dayfirst)
+        return text
     parts = parts.filter(pa.array(hit))
     first = pc.cast(parts.field("a"), pa.int64()).to_numpy()
     second = pc.cast(parts.field("b"), pa.int64()).to_numpy()
@@ -170,7 +172,7 @@ def _numeric_dates_to_iso(text: pd.Series, name: Hashable, dayfirst: bool | None
     valid = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
     iso = pc.if_else(pa.array(valid), iso, pa.scalar(None, pa.string()))
     out = pc.replace_with_mask(arr, pa.array(hit), pc.cast(iso, arr.type))
-    return pd.Series(pd.array(out, dtype=STRING_DTYPE), index=text.index), dayfirst
+    return pd.Series(pd.array(out, dtype=STRING_DTYPE), index=text.index)
 
 
 def _detect_order(values: pd.Series, first: np.ndarray, second: np.ndarray, name: Hashable) -> bool:

@@ -192,7 +192,7 @@ def load_events(
     })
     options = TimestampOptions.checked(timestamp_unit, dayfirst, timestamp_format)
     keep_extra = check_bool("keep_columns", keep_columns)
-    raw = read_source(source, [mapping[c] or c for c in _ID_COLUMNS])
+    raw = read_source(source, [c if mapping[c] is None else mapping[c] for c in _ID_COLUMNS])
     check_labels(raw)
     resolved = resolve_columns(raw, mapping)
     if len(raw) == 0:
