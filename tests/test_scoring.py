@@ -187,7 +187,7 @@ def test_cli_score_and_evaluate(fitted: dict, tmp_path: Path, capsys: pytest.Cap
     assert 0.5 < float(lines["churn.roc_auc"]) <= 1 and "churn.recency.roc_auc" in lines
     assert "cltv.spearman" in lines and float(lines["recommender.n_users"]) > 0
     assert main(["score", "--model", str(tmp_path / "nope"), "--events", str(events_file),
-                 "--as-of", "2024-07-01", "--out", str(tmp_path / "x")]) == 1
+                 "--as-of", "2024-07-01", "--out", str(tmp_path / "x")]) == 2  # cxml error
     assert "BundleError" in capsys.readouterr().err
 
 

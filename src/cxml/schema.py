@@ -15,13 +15,15 @@ Examples
 
 from __future__ import annotations
 
+import numbers
+import re
 from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 
-from cxml.exceptions import SchemaError
+from cxml.exceptions import ParameterError, SchemaError
 
 __all__ = [
     "CANONICAL_DTYPES",
@@ -35,6 +37,9 @@ __all__ = [
     "purchase_mask",
     "validate_events",
 ]
+
+#: a duration string that is only a number ("90", "1.5e3"): pandas would read it as nanoseconds
+_NUMBER_ONLY: Final = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 #: pandas' own string dtype (``"str"``): arrow-backed, missing values are ``NaN``.
 STRING_DTYPE: Final = pd.StringDtype(na_value=np.nan)
@@ -191,9 +196,10 @@ def parse_as_of(value: Any, name: str = "as_of") -> pd.Timestamp:
     Parameters
     ----------
     value
-        Anything :class:`pandas.Timestamp` accepts: a string such as ``"2011-09-01"``, a
-        ``datetime``/``date``, a ``numpy.datetime64``, a ``Timestamp``. A time-zone-aware value is
-        converted to UTC and its time zone dropped; a naive one is kept as is.
+        A date string such as ``"2011-09-01"`` or ``"2011-09-01 12:30"``, a ``datetime``/``date``,
+        a ``numpy.datetime64``, a ``Timestamp``. A time of day is kept exactly. A time-zone-aware
+        value is converted to UTC and its time zone dropped; a naive one is kept as is. Numbers
+        (int, float, bool) are refused: ``20110901`` would otherwise be read as nanoseconds.
     name
         The argument's name, used in error messages (default ``"as_of"``).
 
@@ -204,25 +210,36 @@ def parse_as_of(value: Any, name: str = "as_of") -> pd.Timestamp:
 
     Raises
     ------
-    SchemaError
-        When ``value`` is ``None``, cannot be parsed, or is ``NaT``.
+    ParameterError
+        When ``value`` is ``None``, a number, cannot be parsed, is ``NaT``, or lies outside the
+        dates pandas can hold (1677-09-22 .. 2262-04-11).
 
     Examples
     --------
     >>> parse_as_of("2011-09-01")
     Timestamp('2011-09-01 00:00:00')
+    >>> parse_as_of("2011-09-01T12:30:00+02:00")
+    Timestamp('2011-09-01 10:30:00')
     """
+    example = "expected a date such as '2011-09-01' or '2011-09-01 12:00'"
     if value is None:
-        raise SchemaError(f"{name} is required; expected a date such as '2011-09-01'")
+        raise ParameterError(f"{name} is required; {example}")
+    if isinstance(value, numbers.Number):  # int, float, bool, numpy scalars
+        raise ParameterError(f"{name}={value!r} is a number, not a date; {example}")
     try:
         ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise SchemaError(f"{name}={value!r} is not a date; expected e.g. '2011-09-01'") from exc
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ParameterError(f"{name}={value!r} is not a date; {example}") from exc
     if ts is pd.NaT:
-        raise SchemaError(f"{name}={value!r} is not a date; expected e.g. '2011-09-01'")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.as_unit("ns")
+        raise ParameterError(f"{name}={value!r} is not a date; {example}")
+    try:
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC").tz_localize(None)
+        return ts.as_unit("ns")
+    except (ValueError, OverflowError) as exc:  # OutOfBoundsDatetime: beyond datetime64[ns]
+        raise ParameterError(
+            f"{name}={value!r} is outside the dates pandas can hold (1677-09-22 .. 2262-04-11); {example}"
+        ) from exc
 
 
 def parse_horizon(value: Any, name: str = "horizon") -> pd.Timedelta:
@@ -231,8 +248,10 @@ def parse_horizon(value: Any, name: str = "horizon") -> pd.Timedelta:
     Parameters
     ----------
     value
-        A number (int or float, not bool) of days, or anything :class:`pandas.Timedelta` accepts:
-        a string such as ``"90D"``, a ``datetime.timedelta``, a ``numpy.timedelta64``, a ``Timedelta``.
+        A number (int or float, not bool) of days, or anything :class:`pandas.Timedelta` accepts
+        that names its unit: a string such as ``"90D"`` or ``"12h"``, a ``datetime.timedelta``, a
+        ``numpy.timedelta64``, a ``Timedelta``. A string without a unit (``"90"``) is refused:
+        pandas would read it as nanoseconds.
     name
         The argument's name, used in error messages (default ``"horizon"``).
 
@@ -243,8 +262,8 @@ def parse_horizon(value: Any, name: str = "horizon") -> pd.Timedelta:
 
     Raises
     ------
-    SchemaError
-        When ``value`` is not a duration, or is zero, negative or missing (``None``, ``NaT``).
+    ParameterError
+        When ``value`` is not a duration, has no unit, or is zero, negative or missing (``None``, ``NaT``).
 
     Examples
     --------
@@ -253,15 +272,20 @@ def parse_horizon(value: Any, name: str = "horizon") -> pd.Timedelta:
     >>> parse_horizon(30)
     Timedelta('30 days 00:00:00')
     """
+    if isinstance(value, str) and _NUMBER_ONLY.fullmatch(value.strip()):
+        raise ParameterError(
+            f"{name}={value!r} has no unit; write e.g. '{value.strip()}D' for days "
+            f"(or pass the number {value.strip()} for days)"
+        )
     try:
-        if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool | np.bool_):
             td = pd.Timedelta(days=float(value))
         else:
             td = pd.Timedelta(value)
-    except (ValueError, TypeError) as exc:
-        raise SchemaError(f"{name}={value!r} is not a duration; expected e.g. '90D'") from exc
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ParameterError(f"{name}={value!r} is not a duration; expected e.g. '90D'") from exc
     if td is pd.NaT or td <= pd.Timedelta(0):
-        raise SchemaError(f"{name}={value!r} must be a positive duration such as '90D'")
+        raise ParameterError(f"{name}={value!r} must be a positive duration such as '90D'")
     return td
 
 

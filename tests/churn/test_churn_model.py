@@ -187,7 +187,7 @@ def test_bad_input(cdnow_events: pd.DataFrame) -> None:
         ChurnModel(lgbm_params={"is_unbalance": True}).fit(cdnow_events, as_of=AS_OF)
     with pytest.raises(cxml.ParameterError, match="n_snapshots"):
         ChurnModel(n_snapshots=0).fit(cdnow_events, as_of=AS_OF)
-    with pytest.raises(cxml.CxmlError, match="horizon"):
+    with pytest.raises(cxml.ParameterError, match="horizon"):
         ChurnModel(horizon="soon").fit(cdnow_events, as_of=AS_OF)
 
 

@@ -170,7 +170,7 @@ def test_bad_arguments_name_the_problem() -> None:
         customer_features(ev, AS_OF, windows="30D")
     with pytest.raises(cxml.ParameterError, match="repeat"):
         customer_features(ev, AS_OF, windows=("30D", "30D"))
-    with pytest.raises(cxml.SchemaError, match="as_of"):
+    with pytest.raises(cxml.ParameterError, match="as_of"):
         customer_features(ev, "not a date")
     with pytest.raises(cxml.ParameterError, match="feedback_types"):
         customer_features(ev, AS_OF, feedback_types=["stars"])

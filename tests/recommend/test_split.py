@@ -56,7 +56,7 @@ def test_bad_arguments(events: pd.DataFrame, kwargs: dict[str, object]) -> None:
 
 
 def test_bad_date_is_a_cxml_error(events: pd.DataFrame) -> None:
-    with pytest.raises(cxml.CxmlError, match="test_start"):
+    with pytest.raises(cxml.ParameterError, match="test_start"):
         temporal_split(events, test_start="not a date")
 
 

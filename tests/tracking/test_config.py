@@ -104,6 +104,7 @@ BAD_CONFIGS = [
     ({"train": {"bundle_dri": "x"}}, r"unknown key 'train.bundle_dri'"),
     ({"recommender": {"k": "10"}}, r"'recommender.k' must be int, got '10'"),
     ({"recommender": {"k": 0}}, r"'recommender.k' = 0 is not valid"),
+    ({"churn": {"horizon": "90"}}, r"'churn.horizon' = '90' is not valid"),
     ({"recommender": {"model": "svd"}}, r"'recommender.model' = 'svd'; expected one of: als, auto, .*popularity"),
     ({"recommender": {"model": "als", "params": {"factor": 64}}},
      r"unknown key 'recommender.params.factor' \(= 64\) for ALSRecommender; expected one of: .*factors"),

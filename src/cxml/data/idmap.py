@@ -227,25 +227,58 @@ def _as_str_array(ids: Iterable[Any]) -> np.ndarray:
     return to_id_strings(_as_series(ids)).to_numpy(dtype=object, na_value=None)
 
 
-def to_id_strings(s: pd.Series) -> pd.Series:
+def to_id_strings(s: pd.Series, name: Any = None) -> pd.Series:
     """Convert ids of any dtype to strings; whole floats lose their ``.0`` (``12346.0`` → ``"12346"``).
 
-    Surrounding white space is removed, so ``" 42"`` and ``42`` are the same id.
+    Surrounding white space is removed, so ``" 42"`` and ``42`` are the same id. Integers become
+    their exact decimal text (17-digit ids included), ``bytes`` are decoded as UTF-8, strings are
+    kept as written (``"00123"`` and ``"123"`` stay two ids). Missing values stay missing.
+    ``name`` (a column name) is only used in the error message.
+
+    Raises
+    ------
+    SchemaError
+        When an id is text that is not valid UTF-8 (undecodable bytes, lone surrogates).
     """
+    try:
+        return _id_strings(s)
+    except UnicodeError as exc:
+        where = "ids" if name is None else f"column {name!r}"
+        raise SchemaError(
+            f"{where} holds ids that are not valid UTF-8 text ({len(s)} rows): {exc}; expected text or numbers"
+        ) from exc
+
+
+def _id_strings(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return _id_strings(s.astype(object))
     if pd.api.types.is_float_dtype(s.dtype):
-        vals = s.to_numpy(dtype="float64", na_value=np.nan)
-        finite = np.isfinite(vals)
-        if np.all(np.equal(np.mod(vals[finite], 1), 0)):
-            return s.astype("Int64").astype(STRING_DTYPE)
-    if isinstance(s.dtype, pd.StringDtype):
-        return s.astype(STRING_DTYPE).str.strip()
+        return _float_id_strings(s)
     if s.dtype == object:
         # mixed python objects: 1 and "1" must meet as "1"; a whole float 1.0 as "1" too
-        return s.map(_one_id, na_action="ignore").astype(STRING_DTYPE)
+        s = s.map(_one_id, na_action="ignore")
+    if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+        return s.astype(STRING_DTYPE).str.strip()
     return s.astype(STRING_DTYPE)
+
+
+def _float_id_strings(s: pd.Series) -> pd.Series:
+    vals = s.to_numpy(dtype="float64", na_value=np.nan)
+    finite = np.isfinite(vals)
+    whole = finite & (np.mod(vals, 1, where=finite, out=np.zeros_like(vals)) == 0)
+    small = whole & (np.abs(vals) < 2.0**63)
+    if np.array_equal(small, ~np.isnan(vals)):  # the usual case: a float column of whole ids (NaN for missing)
+        return s.astype("Int64").astype(STRING_DTYPE)
+    text = np.asarray(s.astype(STRING_DTYPE), dtype=object)  # non-whole values keep their decimals
+    text[small] = vals[small].astype(np.int64).astype(str).astype(object)
+    big = whole & ~small
+    text[big] = [str(int(v)) for v in vals[big]]
+    return pd.Series(text, index=s.index, dtype=STRING_DTYPE)
 
 
 def _one_id(x: Any) -> str:
     if isinstance(x, float | np.floating) and float(x).is_integer():
         return str(int(x))
-    return str(x).strip()
+    if isinstance(x, bytes):
+        return x.decode("utf-8")
+    return str(x)

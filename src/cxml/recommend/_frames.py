@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cxml.data import IdMap
-from cxml.data.idmap import plain_str_array
-from cxml.data.loading import to_id_strings
+from cxml.data.idmap import plain_str_array, to_id_strings
 from cxml.exceptions import DataWarning, ParameterError
 from cxml.recommend._matrix import encode, purchase_rows
 from cxml.schema import STRING_DTYPE, Columns
