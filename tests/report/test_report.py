@@ -147,7 +147,7 @@ def test_sections_degrade_to_a_sentence_without_models_or_feedback(
     page = read_page(html)
     assert [t for _, t in _headings(html)] == [f"{n}. {t}" for n, t in enumerate(SECTION_TITLES, 1)]
     for key in ("churn", "equity", "at-risk"):
-        assert "The bundle has no" in page.section_text[key] and key not in page.tables
+        assert "The bundle has no " in page.section_text[key] and key not in page.tables
     assert "carry no NPS, CSAT or CES answers" in page.section_text["feedback"]
     assert "No evaluation was passed" in page.section_text["evaluation"]
     assert len(page.images) == 2  # customers and segments only
@@ -199,9 +199,9 @@ def test_evaluation_dicts_and_backtest_rows(
     rows = page.tables["evaluation"][0]
     assert [r[-1] for r in rows[1:]] == ["model better", "model better", "no clear difference"]
     assert rows[0][0] == "cutoff" and rows[1][0] == "2024-06-01"
-    assert "better than its strongest baseline on 2 of 3" in page.section_text["evaluation"]
+    assert "beat their strongest baseline in 2 of 3 comparisons and lose in 0" in page.section_text["evaluation"]
     # customers, segments, feedback, and the interval chart
-    assert len(page.images) == 4 and "95 % intervals" in page.images[-1]["alt"]
+    assert len(page.images) == 4 and "with 95 % intervals, in % of the baseline value" in page.images[-1]["alt"]
     assert png_size(page.images[-1]["src"])[1] > 0
 
 

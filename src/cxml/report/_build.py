@@ -161,6 +161,10 @@ def build(
         When ``out`` exists and ``overwrite`` is false (checked before any work and again at the end).
     InsufficientDataError
         When there is no purchase before ``as_of``.
+    SchemaError
+        When ``events`` is not a valid events table.
+    BundleError
+        When ``bundle_or_scorer`` names a bundle that is missing or fails verification.
     """
     try:
         ts = parse_as_of(as_of)

@@ -248,15 +248,18 @@ def lift_calibration_chart(share: np.ndarray, lift: np.ndarray, table: pd.DataFr
     return _draw(4.0, draw, ncols=2)
 
 
-def forest_chart(labels: Sequence[str], diff: np.ndarray, low: np.ndarray, high: np.ndarray) -> str:
-    """Differences (model − baseline) as points with their interval as a bar, zero dashed.
+def forest_chart(labels: Sequence[str], diff: np.ndarray, low: np.ndarray, high: np.ndarray, unit: str) -> str:
+    """Improvements of the model over its baseline as points with their interval as a bar, zero dashed.
 
     Parameters
     ----------
     labels
         One label per row, drawn top to bottom.
     diff, low, high
-        The difference and its interval bounds per row (NaN bounds draw the point only).
+        The improvement (positive = model better) and its interval bounds per row (NaN bounds draw
+        the point only).
+    unit
+        What the differences are measured in, for the axis label.
 
     Returns
     -------
@@ -275,8 +278,8 @@ def forest_chart(labels: Sequence[str], diff: np.ndarray, low: np.ndarray, high:
         ax.axvline(0, linestyle="--", color=GREY)
         ax.set_yticks(y, list(labels))
         ax.invert_yaxis()
-        ax.set_title("Model minus baseline, with 95 % intervals (grey: the interval crosses zero)")
-        ax.set_xlabel("model − baseline, in % of the baseline value")
+        ax.set_title("Model against baseline, with 95 % intervals (grey: the interval crosses zero)")
+        ax.set_xlabel(f"← baseline better | model better →  ({unit})")
         ax.grid(axis="x", alpha=0.3)
 
     return _draw(max(2.4, 0.4 * len(labels) + 1.2), draw)

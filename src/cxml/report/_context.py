@@ -19,7 +19,7 @@ from cxml.schema import Columns, parse_horizon
 from cxml.scoring import Scorer
 from cxml.segment import rfm_segments
 
-__all__ = ["Chart", "Context", "Section", "Table", "fmt_int", "fmt_money", "fmt_num", "fmt_pct"]
+__all__ = ["Chart", "Context", "Section", "Table", "fmt_int", "fmt_money", "fmt_num", "fmt_pct", "money_digits"]
 
 
 @dataclass
@@ -121,11 +121,22 @@ def fmt_int(x: Any) -> str:
     return f"{round(float(x)):,}" if _finite(x) else "–"
 
 
-def fmt_money(x: Any) -> str:
-    """An amount without currency: ``12,345`` from 1,000 up, else two decimals (``–`` when missing)."""
+def fmt_money(x: Any, digits: int | None = None) -> str:
+    """An amount without currency: ``12,345`` from 1,000 up, else two decimals (``–`` when missing).
+
+    ``digits`` fixes the decimals (see :func:`money_digits` for one choice per table column).
+    """
     if not _finite(x):
         return "–"
-    return f"{float(x):,.0f}" if abs(float(x)) >= 1000 else f"{float(x):,.2f}"
+    if digits is None:
+        digits = 0 if abs(float(x)) >= 1000 else 2
+    return f"{float(x):,.{digits}f}"
+
+
+def money_digits(values: Any) -> int:
+    """Decimals for a column of amounts: none when the largest is 100 or more, else two."""
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    return 0 if v.size and np.isfinite(v).any() and np.nanmax(v) >= 100 else 2
 
 
 def fmt_pct(x: Any, digits: int = 0) -> str:

@@ -6,7 +6,17 @@ import numpy as np
 import pandas as pd
 
 from cxml.report import _charts
-from cxml.report._context import Chart, Context, Section, Table, change_words, fmt_int, fmt_money, fmt_pct
+from cxml.report._context import (
+    Chart,
+    Context,
+    Section,
+    Table,
+    change_words,
+    fmt_int,
+    fmt_money,
+    fmt_pct,
+    money_digits,
+)
 from cxml.schema import Columns, EventTypes, events_before, purchase_mask
 from cxml.segment import cx_summary, segment_summary
 
@@ -111,12 +121,13 @@ def segments_section(ctx: Context) -> Section:
             "share of customers and of revenue per RFM segment",
         )
     )
+    digits = money_digits(summary["revenue"])
     rows = [
         [
             seg,
             fmt_int(r.n_customers),
             fmt_pct(r.customer_share),
-            fmt_money(r.revenue),
+            fmt_money(r.revenue, digits),
             fmt_pct(r.revenue_share),
             fmt_int(r.recency_days_mean),
             f"{r.frequency_mean:.1f}",

@@ -66,7 +66,8 @@ def recommend_section(ctx: Context) -> Section:
         rows.append([c, str(segment[c]), *(items + [""] * (K - len(items)))])
     section.tables.append(
         Table(["customer", "segment", *(f"#{i}" for i in range(1, K + 1))], rows, [False] * (K + 2),
-              "Customers worth saving first, then the biggest spenders so far.")
+              "Customers worth saving first, then the biggest spenders so far."
+              if ctx.has("churn") and ctx.has("cltv") else "The biggest spenders so far.")
     )
     if ctx.catalogue is None:
         section.notes.append("Items are shown by id; pass a catalogue (item_id, name) to show their names.")
@@ -86,6 +87,8 @@ def _from_dict(name: str, result: Mapping[str, Any]) -> pd.DataFrame:
         if metric not in model:
             continue
         base = baselines[best].get(metric, np.nan) if best is not None else np.nan
+        if not np.isfinite(base):  # e.g. a score-only baseline has no Brier score: nothing to compare
+            continue
         rows.append({"model_name": name, "baseline_name": best or "none", "metric": metric,
                      "model": model[metric], "baseline": base, "difference": model[metric] - base,
                      "ci_low": np.nan, "ci_high": np.nan})
@@ -135,7 +138,7 @@ def _numeric(col: pd.Series) -> np.ndarray:
 def _evaluation_takeaway(verdicts: list[str], has_ci: bool) -> str:
     n = sum(v != "–" for v in verdicts)
     better, worse = verdicts.count("model better"), verdicts.count("model worse")
-    text = f"The model is better than its strongest baseline on {better} of {n} comparisons and worse on {worse}"
+    text = f"The models beat their strongest baseline in {better} of {n} comparisons and lose in {worse}"
     if has_ci:
         unclear = verdicts.count("no clear difference")
         text += f"; on {unclear} the 95 % interval crosses zero, so there is no clear difference"
@@ -172,10 +175,16 @@ def evaluation_section(ctx: Context) -> Section:
     )
     if has_ci:
         base = np.abs(_numeric(frame["baseline"]))
-        scale = np.where(np.isfinite(base) & (base > 0), 100.0 / np.where(base > 0, base, 1.0), np.nan)
+        relative = bool(np.all(np.isfinite(base) & (base > 0)))
+        # metrics live on different scales: differences in % of the baseline share one axis; and for
+        # lower-is-better metrics the sign is flipped so that right of zero always means "model better"
+        sign = np.array([-1.0 if m in LOWER_IS_BETTER else 1.0 for m in metric])
+        scale = sign * (100.0 / base if relative else np.ones_like(diff))
+        lo, hi = np.fmin(low * scale, high * scale), np.fmax(low * scale, high * scale)
+        unit = "in % of the baseline value" if relative else "in the metric's units"
         labels = [" ".join([*(str(frame.at[i, c]) for c in extra), m]) for i, m in enumerate(metric)]
         section.charts.append(
-            Chart(_charts.forest_chart(labels, diff * scale, low * scale, high * scale),
-                  "difference between model and baseline with 95 % intervals, in % of the baseline")
+            Chart(_charts.forest_chart(labels, diff * scale, lo, hi, unit),
+                  f"how much better the model is than the baseline, with 95 % intervals, {unit}")
         )
     return section

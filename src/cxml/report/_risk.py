@@ -8,7 +8,7 @@ import pandas as pd
 
 from cxml.features import churn_labels
 from cxml.report import _charts
-from cxml.report._context import Chart, Context, Section, Table, fmt_int, fmt_money, fmt_pct
+from cxml.report._context import Chart, Context, Section, Table, fmt_int, fmt_money, fmt_pct, money_digits
 from cxml.schema import Columns, purchase_mask
 from cxml.segment import SEGMENTS
 
@@ -20,6 +20,12 @@ TOP_AT_RISK = 20
 
 def _missing(key: str, title: str, models: str) -> Section:
     return Section(key, title, f"The bundle has no {models}, so this part of the report is left out.")
+
+
+def _missing_both(key: str, title: str) -> Section:
+    return Section(
+        key, title, "The bundle has no churn model or no CLTV model, and this list needs both, so it is left out."
+    )
 
 
 def lift_and_calibration(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
@@ -156,8 +162,9 @@ def equity_section(ctx: Context) -> Section:
             "expected value per segment",
         )
     )
+    dv, dp = money_digits(eq["value"]), money_digits(eq["per_customer"])
     rows = [
-        [seg, fmt_int(r.customers), fmt_money(r.value), fmt_pct(r.share), fmt_money(r.per_customer)]
+        [seg, fmt_int(r.customers), fmt_money(r.value, dv), fmt_pct(r.share), fmt_money(r.per_customer, dp)]
         for seg, r in zip(labels, eq.itertuples(), strict=True)
     ]
     section.tables.append(
@@ -189,7 +196,7 @@ def at_risk_section(ctx: Context) -> Section:
     """6. The at-risk customers worth saving: high CLTV × high risk, with reasons when given."""
     title = "Customers worth saving"
     if not (ctx.has("churn") and ctx.has("cltv")):
-        return _missing("at-risk", title, "churn model and CLTV model together")
+        return _missing_both("at-risk", title)
     top = worth_saving(ctx)
     total_stake = float((ctx.risk * ctx.value.reindex(ctx.risk.index).fillna(0.0)).sum())
     days = ctx.horizon("cltv").days
@@ -201,8 +208,9 @@ def at_risk_section(ctx: Context) -> Section:
     section = Section("at-risk", title, takeaway)
     reasons = _reasons_text(ctx.reasons, top.index)
     columns = ["customer", "churn risk", "expected value", "risk × value", "segment", "days since last purchase"]
+    dv, ds = money_digits(top["value"]), money_digits(top["at_stake"])
     rows = [
-        [str(c), fmt_pct(r.risk), fmt_money(r.value), fmt_money(r.at_stake), str(r.segment), fmt_int(r.days)]
+        [str(c), fmt_pct(r.risk), fmt_money(r.value, dv), fmt_money(r.at_stake, ds), str(r.segment), fmt_int(r.days)]
         for c, r in zip(top.index, top.itertuples(), strict=True)
     ]
     numeric = [False, True, True, True, False, True]
