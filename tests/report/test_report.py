@@ -16,7 +16,7 @@ from cxml import OutputExistsError, ParameterError, Scorer
 from cxml.churn import evaluate_churn, evaluate_cltv
 from cxml.report import SECTION_TITLES, build
 from cxml.report._render import write_atomic
-from cxml.schema import Columns, events_before
+from cxml.schema import Columns, events_before, purchase_mask
 from cxml.segment import rfm_segments, segment_summary
 from tests.test_docstrings import _parameters_section
 
@@ -80,6 +80,10 @@ def test_takeaways_and_tables_are_computed_from_the_data(
     assert f"{abs(now / before - 1) * 100:.0f} % {'above' if now > before else 'below'}" in page.section_text[
         "customers"
     ]
+
+    history = events_before(ev, ts)
+    firsts = history.loc[purchase_mask(history)].groupby(Columns.CUSTOMER)[Columns.TIMESTAMP].min()
+    assert f"{int((firsts >= ts - q).sum()):,} of them for the first time" in page.section_text["customers"]
 
     summary = segment_summary(rfm_segments(ev, AS_OF))
     top = summary["revenue_share"].idxmax()
@@ -178,7 +182,7 @@ def test_evaluation_dicts_and_backtest_rows(
     auc = next(r for r in body if r[header.index("metric")] == "roc_auc")
     churn = evaluation["churn"]
     assert auc[header.index("model")] == f"{churn['model']['roc_auc']:.4g}"
-    assert auc[header.index("baseline_name")] == churn["best_baseline"]
+    assert auc[header.index("strongest baseline")] == churn["best_baseline"]
     better = churn["model"]["roc_auc"] > churn["baselines"][churn["best_baseline"]]["roc_auc"]
     assert auc[-1] == ("model better" if better else "model worse")
 

@@ -64,6 +64,13 @@ def _png_uri(fig: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _thousands(axis: Any) -> None:
+    """Tick labels such as ``600,000`` instead of ``6e5`` offsets."""
+    from matplotlib.ticker import StrMethodFormatter
+
+    axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+
+
 def _draw(height_in: float, draw: Callable[[list[Axes]], None], ncols: int = 1) -> str:
     with _figure(height_in, ncols) as (fig, axes):
         draw(axes)
@@ -96,6 +103,7 @@ def monthly_chart(monthly: pd.DataFrame) -> str:
         left.legend(loc="upper left", ncols=2)
         right.bar(x, monthly["revenue"], color=GREEN)
         right.set_title("Net revenue per month")
+        _thousands(right.yaxis)
         for ax in axes:
             ax.set_xticks(x[::step], labels[::step], rotation=45, ha="right")
             ax.grid(axis="y", alpha=0.3)
@@ -134,6 +142,7 @@ def bar_chart(labels: Sequence[str], series: dict[str, Sequence[float]], title: 
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.grid(axis="x", alpha=0.3)
+        _thousands(ax.xaxis)
         if len(series) > 1:
             ax.legend(loc="lower right")
 
@@ -226,7 +235,8 @@ def lift_calibration_chart(share: np.ndarray, lift: np.ndarray, table: pd.DataFr
 
     def draw(axes: list[Axes]) -> None:
         ax, cal = axes
-        ax.plot(100 * share, lift, color=BLUE, label="model")
+        shown = share >= 0.01  # the first few customers alone make a noisy spike
+        ax.plot(100 * share[shown], lift[shown], color=BLUE, label="model")
         ax.axhline(1.0, linestyle="--", color=GREY, label="random choice")
         ax.set_xlim(0, 100)
         ax.figure.suptitle(title)

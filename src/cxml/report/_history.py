@@ -41,7 +41,9 @@ def _monthly(history: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
             "revenue": amount.groupby(sales[Columns.TIMESTAMP].dt.to_period("M")).sum(),
         }
     ).reindex(months, fill_value=0)
-    out = out.fillna(0)
+    out = out.fillna(0).astype({"new": "float64"})
+    # every buyer of the first month is "new" only because the data start there: not counted
+    out.iloc[0, out.columns.get_loc("new")] = np.nan
     out.index = [str(p) for p in months]
     return out
 
@@ -59,8 +61,12 @@ def _revenue_takeaway(history: pd.DataFrame, as_of: pd.Timestamp) -> str:
         return float(_window(sales, start, start + _QUARTER)[Columns.AMOUNT].astype("float64").sum())
 
     now = revenue(as_of - _QUARTER)
-    bought = _window(history.loc[purchase_mask(history).to_numpy()], as_of - _QUARTER, as_of)
-    who = f"{fmt_int(bought[Columns.CUSTOMER].nunique())} customers bought in those 3 months"
+    purchases = history.loc[purchase_mask(history).to_numpy()]
+    bought = _window(purchases, as_of - _QUARTER, as_of)[Columns.CUSTOMER].unique()
+    who = f"{fmt_int(len(bought))} customers bought in those 3 months"
+    if first < as_of - _QUARTER:
+        firsts = purchases.groupby(Columns.CUSTOMER, observed=True)[Columns.TIMESTAMP].min()
+        who += f", {fmt_int((firsts >= as_of - _QUARTER).sum())} of them for the first time"
     if first <= as_of - _YEAR - _QUARTER:
         before = revenue(as_of - _YEAR - _QUARTER)
         return (
@@ -90,7 +96,7 @@ def customers_section(ctx: Context) -> Section:
         section.notes.append(f"The last month, {monthly.index[-1]}, runs only up to {ctx.as_of.date()}.")
     section.notes.append(
         "A customer counts in a month when they bought in it; a new customer is one whose first purchase "
-        "falls in that month. Net revenue includes refunds."
+        f"falls in that month (not shown for {monthly.index[0]}, where the data begin). Net revenue includes refunds."
     )
     return section
 

@@ -89,7 +89,7 @@ def _from_dict(name: str, result: Mapping[str, Any]) -> pd.DataFrame:
         base = baselines[best].get(metric, np.nan) if best is not None else np.nan
         if not np.isfinite(base):  # e.g. a score-only baseline has no Brier score: nothing to compare
             continue
-        rows.append({"model_name": name, "baseline_name": best or "none", "metric": metric,
+        rows.append({"model kind": name, "strongest baseline": best or "none", "metric": metric,
                      "model": model[metric], "baseline": base, "difference": model[metric] - base,
                      "ci_low": np.nan, "ci_high": np.nan})
     return pd.DataFrame(rows)
@@ -142,6 +142,8 @@ def _evaluation_takeaway(verdicts: list[str], has_ci: bool) -> str:
     if has_ci:
         unclear = verdicts.count("no clear difference")
         text += f"; on {unclear} the 95 % interval crosses zero, so there is no clear difference"
+    else:
+        text += "; without intervals (one cutoff), small differences may be chance"
     return text + "."
 
 
