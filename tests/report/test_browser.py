@@ -132,3 +132,14 @@ def test_a_screenshot_of_the_top_of_the_page(chromium: str, report: Path, tmp_pa
 def test_the_committed_screenshot_is_there() -> None:
     with Image.open(REPO / "docs" / "report.png") as im:
         assert im.format == "PNG" and im.size == (1280, 1600)
+
+
+def test_demo_screenshot_command(chromium: str, tmp_path: Path) -> None:
+    from cxml.report.__main__ import main
+
+    png, html = tmp_path / "shot.png", tmp_path / "demo.html"
+    assert main(["--demo-screenshot", "--events", str(REPO / "data" / "sample" / "events.csv"),
+                 "--png", str(png), "--html", str(html)]) == 0
+    with Image.open(png) as im:
+        assert im.size == (1280, 1600)
+    assert "Customer report — sample shop" in html.read_text(encoding="utf-8")
