@@ -12,7 +12,14 @@ from cxml.report._context import Chart, Context, Section, Table, fmt_int, fmt_mo
 from cxml.schema import Columns, purchase_mask
 from cxml.segment import SEGMENTS
 
-__all__ = ["TOP_AT_RISK", "at_risk_section", "churn_section", "equity_section", "lift_and_calibration"]
+__all__ = [
+    "TOP_AT_RISK",
+    "at_risk_section",
+    "churn_section",
+    "equity_section",
+    "lift_and_calibration",
+    "worth_saving",
+]
 
 #: how many customers the "worth saving" table lists
 TOP_AT_RISK = 20
