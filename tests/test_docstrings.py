@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 PUBLIC_MODULES = ["cxml", "cxml.schema", "cxml.exceptions", "cxml.data", "cxml.features", "cxml.segment",
-                  "cxml.recommend", "cxml.churn", "cxml.bundle", "cxml.tracking", "cxml.scoring", "cxml.batch"]
+                  "cxml.recommend", "cxml.churn", "cxml.bundle", "cxml.tracking", "cxml.scoring", "cxml.batch",
+                  "cxml.report"]
 
 
 def _public_callables() -> Iterator[tuple[str, Callable[..., Any]]]:

@@ -15,6 +15,7 @@ EXPECTED = {
              "validate_events", "DataWarning"},
     "cxml.data": {"load_events", "IdMap", "describe_events"},
     "cxml.schema": {"Columns", "EventTypes", "validate_events", "purchase_mask"},
+    "cxml.report": {"build", "SECTION_TITLES"},
 }
 
 

@@ -22,13 +22,14 @@ from cxml._version import __version__
 from cxml.bundle import read_metadata
 from cxml.data import describe_events, load_events
 from cxml.data.sample import write_sample
-from cxml.exceptions import CxmlError, ParameterError
+from cxml.exceptions import CxmlError, ParameterError, SchemaError, SourceError
+from cxml.report import build as build_report
 from cxml.schema import parse_as_of
 from cxml.scoring import Scorer
 from cxml.tracking import evaluate_bundle, promote, train
 from cxml.tracking._tables import LOAD_EVENTS_KEYS
 
-__all__ = ["EXIT_ERROR", "EXIT_UNEXPECTED", "build_parser", "main"]
+__all__ = ["EXIT_ERROR", "EXIT_UNEXPECTED", "build_parser", "load_catalogue", "main"]
 
 #: exit code of a usage error or a :class:`cxml.CxmlError` (bad input of any kind)
 EXIT_ERROR = 2
@@ -117,6 +118,47 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    as_of = parse_as_of(args.as_of)
+    scorer = Scorer.load(args.model, tracking_uri=args.tracking_uri)
+    catalogue = load_catalogue(args.catalogue) if args.catalogue else None
+    path = build_report(_load(args.events, args), scorer, as_of=as_of, out=args.out, catalogue=catalogue,
+                        title=args.title, overwrite=args.overwrite)
+    print(f"wrote {path}")
+    return 0
+
+
+def load_catalogue(path: str) -> pd.DataFrame:
+    """``item_id, name`` from a csv file (ids read as text, like event ids).
+
+    Parameters
+    ----------
+    path
+        A csv file with at least the columns ``item_id`` and ``name``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``item_id`` and ``name`` as strings.
+
+    Raises
+    ------
+    SourceError
+        The file cannot be read.
+    SchemaError
+        A column is missing.
+    """
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"could not read the catalogue {path!r}: {exc}") from exc
+    missing = [c for c in ("item_id", "name") if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"catalogue {path!r} lacks column(s) {missing} ({len(frame)} rows); "
+                          f"expected item_id and name, found {list(frame.columns)}")
+    return frame[["item_id", "name"]]
+
+
 def _int_at_least(minimum: int) -> Any:
     """An argparse ``type`` that takes an integer >= ``minimum`` (a usage error otherwise)."""
     def parse(text: str) -> int:
@@ -176,6 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_events_as_of(p, "events covering the horizon after --as-of (csv/parquet file or parquet directory)")
     p.set_defaults(func=_cmd_evaluate)
 
+    p = sub.add_parser("report", help="write a one-file HTML report for the shop owner")
+    _add_model_events_as_of(p, "events csv/parquet file, or a directory of parquet files", k=False)
+    p.add_argument("--out", default="report.html", help="HTML file to write (default report.html)")
+    p.add_argument("--catalogue", help="csv with item_id and name, to show item names in recommendations")
+    p.add_argument("--title", help="the report's title")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file at --out")
+    p.set_defaults(func=_cmd_report)
+
     p = sub.add_parser("promote", help="move alias 'champion' to the current 'challenger' (shows metrics)")
     p.add_argument("name", help="registered model name")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
@@ -199,13 +249,14 @@ def _add_reading(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timestamp-format", metavar="FORMAT", help="strptime format of the timestamps, e.g. %%d/%%m/%%Y")
 
 
-def _add_model_events_as_of(p: argparse.ArgumentParser, events_help: str) -> None:
-    """The flags ``score`` and ``evaluate`` share."""
+def _add_model_events_as_of(p: argparse.ArgumentParser, events_help: str, *, k: bool = True) -> None:
+    """The flags ``score``, ``evaluate`` and ``report`` share (``report`` shows no top-k list)."""
     p.add_argument("--model", required=True, help="bundle directory or models:/NAME@alias")
     p.add_argument("--events", required=True, help=events_help)
     p.add_argument("--as-of", required=True, help="a date: models see the events before it")
-    p.add_argument("--k", type=_int_at_least(1), default=10,
-                   help="recommendations per customer, an integer >= 1 (default 10; capped at the catalogue size)")
+    if k:
+        p.add_argument("--k", type=_int_at_least(1), default=10,
+                       help="recommendations per customer, an integer >= 1 (default 10; capped at the catalogue size)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI for models:/ URIs")
     _add_reading(p)
 
