@@ -92,6 +92,28 @@ def test_tampered_model_file_is_refused(fitted: dict, tmp_path: Path) -> None:
         Scorer.load(copy)
 
 
+@pytest.mark.parametrize("victim, content", [
+    ("churn/model.txt", b"tree\nnot a LightGBM model\n"),
+    ("cltv/model.txt", b"\x00\x01\x02"),
+    ("churn/params.json", b"\xff\xfe"),
+    ("churn/params.json", b"[]"),
+])
+def test_garbage_model_content_is_a_bundle_error_naming_the_component(fitted: dict, tmp_path: Path, victim: str,
+                                                                      content: bytes) -> None:
+    """Content that passes a (re-written) manifest but cannot be parsed: BundleError, never a parser error."""
+    import shutil
+
+    from cxml.bundle import write_manifest
+
+    copy = Path(shutil.copytree(fitted["full"], tmp_path / "b"))
+    (copy / victim).write_bytes(content)
+    write_manifest(copy)
+    component = victim.split("/")[0]
+    with pytest.raises(cxml.BundleError, match=rf"{component}\b") as info:
+        Scorer.load(copy)
+    assert not isinstance(info.value, KeyError | TypeError)
+
+
 def test_batch_score_matches_single_calls_and_counts(fitted: dict, tmp_path: Path) -> None:
     scorer = Scorer.load(fitted["full"])
     ev = fitted["events"]
