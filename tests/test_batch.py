@@ -259,3 +259,16 @@ def test_score_chunk_takes_population_inputs_computed_elsewhere(bundle: Bundle, 
     bare = score_chunk(bundle, own, ids, AS_OF, 4, Population())
     assert list(bare.columns) == [Columns.CUSTOMER, RECOMMENDED]
     assert bare[RECOMMENDED].map(len).eq(4).all() and np.array_equal(bare[Columns.CUSTOMER], ids)
+
+
+def test_an_out_path_that_is_a_file_or_a_foreign_directory_is_refused(bundle: Bundle, past: pd.DataFrame,
+                                                                      tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("user data")
+    with pytest.raises(cxml.OutputExistsError, match="not a cxml scores dataset"):
+        _run(bundle, past, tmp_path / "file")
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "notes.txt").write_text("user data")
+    with pytest.raises(cxml.OutputExistsError, match="not a cxml scores dataset"):
+        _run(bundle, past, tmp_path / "dir", overwrite=True)
+    assert (tmp_path / "file").read_text() == (tmp_path / "dir" / "notes.txt").read_text() == "user data"
+    assert sorted(p.name for p in (tmp_path / "dir").iterdir()) == ["notes.txt"]  # no lock left in it

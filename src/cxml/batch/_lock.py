@@ -44,6 +44,9 @@ class OutputLock:
                     f"{str(self.path.parent)!r} is being written by another process "
                     f"({_describe(_holder(self.path))}); wait for it to finish or choose another out path"
                 ) from None
+            except OSError as exc:  # a file system without flock (some network mounts)
+                warnings.warn(f"cannot lock {str(self.path)!r} ({exc}); make sure no other process writes "
+                              "the same output", CxmlWarning, stacklevel=2)
             if not _same_file(fd, self.path):  # the holder removed the file between our open and flock
                 os.close(fd)
                 continue

@@ -198,7 +198,8 @@ def _fingerprint(bundle: Bundle, past: pd.DataFrame, as_of: pd.Timestamp, k: int
 
 def _refuse_foreign(root: Path) -> None:
     """Refuse an existing ``root`` that is not a cxml scores dataset (cxml never deletes it)."""
-    if root.exists() and not (root / JOURNAL).exists() and any(p.name != LOCK for p in root.iterdir()):
+    if root.exists() and (not root.is_dir() or (
+            not (root / JOURNAL).exists() and any(p.name != LOCK for p in root.iterdir()))):
         raise OutputExistsError(
             f"{str(root)!r} exists and is not a cxml scores dataset (no {JOURNAL}); "
             "choose another out path — cxml will not delete it"
