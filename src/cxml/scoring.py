@@ -166,8 +166,8 @@ class Scorer:
         Returns
         -------
         pandas.DataFrame
-            Columns ``item_id, similar_item_id`` (str), ``score`` (float64) and ``rank`` (int64,
-            1..k per item); items in the order given.
+            Like :meth:`recommend` with ``item_id, similar_item_id`` in place of ``customer_id,
+            item_id``: ``rank`` 1..k per item, items in the order given.
 
         Raises
         ------
