@@ -196,6 +196,16 @@ def score_chunk(
     rec = models.recommender
     if rec is not None:
         recs = rec.recommend(list(ids), k=capped_k(rec, k), exclude_seen=True)
-        lists = recs.groupby(Columns.CUSTOMER, sort=False)[Columns.ITEM].agg(list)
-        table[RECOMMENDED] = [lists.get(c, []) for c in ids]
+        table[RECOMMENDED] = _item_lists(recs, ids)
     return table
+
+
+def _item_lists(recs: pd.DataFrame, ids: np.ndarray) -> list[list[str]]:
+    """Each customer's item ids, best first, from a ranking frame whose rows are grouped by customer."""
+    owner = recs[Columns.CUSTOMER].to_numpy(dtype=object)
+    items = recs[Columns.ITEM].to_numpy(dtype=object)
+    if not len(owner):
+        return [[] for _ in ids]
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    lists = dict(zip(owner[starts], (part.tolist() for part in np.split(items, starts[1:])), strict=True))
+    return [lists.get(c, []) for c in ids]
