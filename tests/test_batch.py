@@ -188,9 +188,11 @@ def test_a_stale_lock_of_a_dead_writer_is_taken_over_with_a_warning(bundle: Bund
     out.mkdir()
     pid = _dead_pid()
     (out / LOCK).write_text(json.dumps({"pid": pid, "host": socket.gethostname(), "started": "earlier"}))
+    (out / f".part-00000.parquet.tmp-{pid}").write_bytes(b"half a part")  # what a killed writer leaves
     with pytest.warns(cxml.CxmlWarning, match=rf"taking over the stale lock .* \(pid {pid} on"):
         _run(bundle, past, out)
     assert is_complete(out) and not (out / LOCK).exists()
+    assert not list(out.glob(".*.tmp-*"))
 
 
 def test_a_lock_left_on_another_host_is_refused(bundle: Bundle, past: pd.DataFrame, tmp_path: Path) -> None:

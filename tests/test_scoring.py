@@ -184,6 +184,7 @@ def test_killed_batch_resumes_without_duplicates_or_gaps(fitted: dict, tmp_path:
     with pytest.warns(cxml.CxmlWarning, match="taking over the stale lock"):
         summary = Scorer.load(fitted["full"]).score(past, out=out, progress=False, **args)
     assert is_complete(out) and not (out / "_cxml.lock").exists()
+    assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
     resumed = pd.read_parquet(out)
     uninterrupted_summary = Scorer.load(fitted["full"]).score(past, out=tmp_path / "once", progress=False, **args)
     uninterrupted = pd.read_parquet(tmp_path / "once")

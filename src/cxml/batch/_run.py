@@ -128,6 +128,8 @@ def score_events(
     with OutputLock(root):
         fingerprint = _fingerprint(bundle, past, ts, k, chunk_size)
         journal = _open_journal(root, fingerprint, n_chunks, overwrite)
+        for stale in [p for p in root.iterdir() if p.name != LOCK and _ours(p.name)]:
+            stale.unlink(missing_ok=True)  # left by a killed writer; we hold the lock, so none is live
         journal.forget(journal.damaged_parts())
         summary = journal.success_summary()
         if summary is not None:
@@ -199,11 +201,16 @@ def _fingerprint(bundle: Bundle, past: pd.DataFrame, as_of: pd.Timestamp, k: int
 def _refuse_foreign(root: Path) -> None:
     """Refuse an existing ``root`` that is not a cxml scores dataset (cxml never deletes it)."""
     if root.exists() and (not root.is_dir() or (
-            not (root / JOURNAL).exists() and any(p.name != LOCK for p in root.iterdir()))):
+            not (root / JOURNAL).exists() and not all(_ours(p.name) for p in root.iterdir()))):
         raise OutputExistsError(
             f"{str(root)!r} exists and is not a cxml scores dataset (no {JOURNAL}); "
             "choose another out path — cxml will not delete it"
         )
+
+
+def _ours(name: str) -> bool:
+    """The lock, or a temporary file a killed writer left (``.part-00000.parquet.tmp-<pid>``)."""
+    return name == LOCK or (name.startswith(".") and ".tmp-" in name)
 
 
 def _open_journal(root: Path, fingerprint: str, n_chunks: int, overwrite: bool) -> Journal:
