@@ -8,7 +8,6 @@ import pickle
 import signal
 import subprocess
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 import cxml
 from cxml import Scorer
+from cxml.batch import is_complete
 from cxml.bundle import load_bundle, save_bundle
 from cxml.churn import ChurnModel, CLTVModel
 from cxml.recommend import ALSRecommender
@@ -49,8 +49,9 @@ def test_scorer_serves_every_model_like_the_models_themselves(fitted: dict) -> N
     assert one[Columns.CUSTOMER].unique().tolist() == [some[0]] and one[Columns.RANK].tolist() == [1, 2, 3]
     pd.testing.assert_frame_equal(scorer.churn_risk(ev, as_of=AS_OF), fitted["churn"].predict(ev, as_of=AS_OF))
     pd.testing.assert_frame_equal(scorer.cltv(ev, as_of=AS_OF), fitted["cltv"].predict(ev, as_of=AS_OF))
-    why = scorer.explain(some[0], ev, as_of=AS_OF, top_n=4)
+    why = scorer.explain(ev, AS_OF, some[0], top_n=4)  # one str is one customer, not its characters
     assert why[Columns.CUSTOMER].unique().tolist() == [some[0]]
+    pd.testing.assert_frame_equal(why, fitted["churn"].explain(ev, AS_OF, customers=[some[0]], top_n=4))
     assert (~why["feature"].str.startswith("__")).sum() == 4  # top_n features + the bias rows
     sims = scorer.similar_items(ev[Columns.ITEM].dropna().iloc[0], k=3)
     assert len(sims) == 3
@@ -89,6 +90,28 @@ def test_tampered_model_file_is_refused(fitted: dict, tmp_path: Path) -> None:
     victim.write_bytes(bytes(data))
     with pytest.raises(cxml.BundleError, match=rf"'churn/{victim.name}' does not match its sha256"):
         Scorer.load(copy)
+
+
+@pytest.mark.parametrize("victim, content", [
+    ("churn/model.txt", b"tree\nnot a LightGBM model\n"),
+    ("cltv/model.txt", b"\x00\x01\x02"),
+    ("churn/params.json", b"\xff\xfe"),
+    ("churn/params.json", b"[]"),
+])
+def test_garbage_model_content_is_a_bundle_error_naming_the_component(fitted: dict, tmp_path: Path, victim: str,
+                                                                      content: bytes) -> None:
+    """Content that passes a (re-written) manifest but cannot be parsed: BundleError, never a parser error."""
+    import shutil
+
+    from cxml.bundle import write_manifest
+
+    copy = Path(shutil.copytree(fitted["full"], tmp_path / "b"))
+    (copy / victim).write_bytes(content)
+    write_manifest(copy)
+    component = victim.split("/")[0]
+    with pytest.raises(cxml.BundleError, match=rf"{component}\b") as info:
+        Scorer.load(copy)
+    assert not isinstance(info.value, KeyError | TypeError)
 
 
 def test_batch_score_matches_single_calls_and_counts(fitted: dict, tmp_path: Path) -> None:
@@ -133,39 +156,41 @@ def test_existing_different_output_is_refused_unless_overwrite(fitted: dict, tmp
 
 
 def test_killed_batch_resumes_without_duplicates_or_gaps(fitted: dict, tmp_path: Path) -> None:
+    """SIGKILL from inside the run right after its 3rd committed part (a test hook, no race), then resume."""
     out = tmp_path / "scores"
     events_file = tmp_path / "events.parquet"
     past = events_before(fitted["events"], AS_OF)
     past.to_parquet(events_file)
     args = dict(as_of=str(AS_OF), k=3, chunk_size=25)
     code = (
-        "import cxml; from cxml import Scorer\n"
+        "import os, signal, cxml\n"
+        "from cxml.batch import score_events\n"
+        "from cxml.bundle import load_bundle\n"
+        "def die_after_third(n):\n"
+        "    if n == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
         f"ev = cxml.load_events({str(events_file)!r})\n"
-        f"Scorer.load({str(fitted['full'])!r}).score(ev, out={str(out)!r}, progress=False, **{args!r})\n"
+        f"score_events(load_bundle({str(fitted['full'])!r}), ev, out={str(out)!r}, progress=False, "
+        f"_on_commit=die_after_third, **{args!r})\n"
     )
-    proc = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    journal = out / "_journal.json"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if journal.exists():
-            try:
-                if len(json.loads(journal.read_text())["done"]) >= 3:
-                    break
-            except (json.JSONDecodeError, KeyError):
-                pass
-        time.sleep(0.02)
-    assert proc.poll() is None, "the scoring process finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    state = json.loads(journal.read_text())
-    assert 3 <= len(state["done"]) < state["n_chunks"] and not (out / "_SUCCESS.json").exists()
+    proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONWARNINGS": "ignore"},
+                          timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+    state = json.loads((out / "_journal.json").read_text())
+    assert sorted(state["parts"]) == [f"part-{i:05d}.parquet" for i in range(3)] and state["complete"] is False
+    assert not (out / "_SUCCESS.json").exists() and not is_complete(out)
+    assert (out / "_cxml.lock").exists()  # left behind by the killed writer
 
-    summary = Scorer.load(fitted["full"]).score(past, out=out, progress=False, **args)
-    table = pd.read_parquet(out)
-    expected = Scorer.load(fitted["full"]).churn_risk(past, as_of=AS_OF)[Columns.CUSTOMER]
-    assert summary["customers"] == len(expected)
-    assert table[Columns.CUSTOMER].is_unique
-    assert set(table[Columns.CUSTOMER]) == set(expected)
+    with pytest.warns(cxml.CxmlWarning, match="taking over the stale lock"):
+        summary = Scorer.load(fitted["full"]).score(past, out=out, progress=False, **args)
+    assert is_complete(out) and not (out / "_cxml.lock").exists()
+    assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
+    resumed = pd.read_parquet(out)
+    uninterrupted_summary = Scorer.load(fitted["full"]).score(past, out=tmp_path / "once", progress=False, **args)
+    uninterrupted = pd.read_parquet(tmp_path / "once")
+    pd.testing.assert_frame_equal(resumed, uninterrupted)
+    assert {**summary, "out": None} == {**uninterrupted_summary, "out": None}
+    assert resumed[Columns.CUSTOMER].is_unique and summary["chunks"] > 3
 
 
 def test_cli_score_and_evaluate(fitted: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,10 @@ A bundle is a directory::
 Writing goes to a temporary sibling directory that is renamed into place, so a crash never
 leaves a half bundle, and an existing bundle is only replaced with ``overwrite=True``.
 :func:`load_bundle` checks the format version and every hash *before* any component is read,
-and refuses files that are missing, changed, not listed, or pickles.
+and refuses files that are missing, changed, not listed, pickles, symbolic links or anything but
+regular files (the bundle directory itself may be reached through a link, e.g. ``models/latest``).
+Content that passes the hash check but cannot be parsed (bad JSON, a wrong-shaped array, garbage
+model text) raises :class:`~cxml.BundleError` naming the file or component, never a raw parser error.
 
 Examples
 --------
@@ -27,24 +30,32 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import re
 import shutil
+import stat
+import string
 import tempfile
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from cxml.exceptions import BundleError
+import cxml.churn as churn_models
+from cxml._files import file_sha256, read_json_object
+from cxml._version import __version__
+from cxml.exceptions import BundleError, CxmlWarning
+from cxml.recommend import BaseRecommender
 
 __all__ = [
     "BUNDLE_FORMAT_VERSION",
     "Bundle",
     "load_bundle",
     "read_manifest",
+    "read_metadata",
     "save_bundle",
     "verify_manifest",
     "write_manifest",
@@ -57,6 +68,7 @@ META = "bundle.json"
 COMPONENTS = ("recommender", "churn", "cltv")
 _PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".dill", ".cloudpickle", ".sav")
 _PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05")
+_HEX = frozenset(string.hexdigits.lower())
 
 
 class SavableModel(Protocol):
@@ -77,36 +89,51 @@ class Bundle:
     components: tuple[str, ...] = field(default=())
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _files(root: Path) -> list[str]:
-    return sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and p.name != MANIFEST
-    )
+    """Every regular file below ``root`` except the manifest; a link or special file raises."""
+    found: list[str] = []
+    for top, dirs, names in os.walk(root, onerror=_walk_error):
+        for name, is_dir in [(d, True) for d in dirs] + [(n, False) for n in names]:
+            path = Path(top) / name
+            rel = path.relative_to(root).as_posix()
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                raise BundleError(
+                    f"bundle entry {rel!r} is a symbolic link; cxml refuses links inside a bundle "
+                    "(they can point outside it) — copy the file in instead"
+                )
+            if not is_dir and not stat.S_ISREG(mode):
+                raise BundleError(f"bundle entry {rel!r} is not a regular file; refusing to load")
+            if not is_dir and rel != MANIFEST:
+                found.append(rel)
+    return sorted(found)
+
+
+def _walk_error(exc: OSError) -> None:
+    raise BundleError(f"cannot list the bundle: {exc}") from exc
 
 
 def write_manifest(root: str | os.PathLike[str]) -> None:
-    """Write ``MANIFEST.sha256`` listing every file under ``root`` with its sha256."""
+    """Write ``MANIFEST.sha256`` listing every file under ``root`` (no links) with its sha256."""
     root = Path(root)
-    lines = [f"{_sha256(root / rel)}  {rel}\n" for rel in _files(root)]
+    lines = [f"{file_sha256(root / rel)}  {rel}\n" for rel in _files(root)]
     (root / MANIFEST).write_text("".join(lines), encoding="utf-8")
 
 
 def read_manifest(root: str | os.PathLike[str]) -> dict[str, str]:
     """The manifest as ``{relative path: sha256}``; raises :class:`BundleError` when absent or malformed."""
     path = Path(root) / MANIFEST
-    if not path.is_file():
+    if path.is_symlink() or not path.is_file():
         raise BundleError(f"{str(path)!r} is missing; this is not a cxml bundle (or it is incomplete)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{MANIFEST} in {str(root)!r} is unreadable: {exc}") from exc
     entries: dict[str, str] = {}
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(text.splitlines(), start=1):
         digest, sep, rel = line.partition("  ")
-        if not sep or len(digest) != 64 or not rel or rel.startswith("/") or ".." in rel.split("/"):
+        bad_digest = len(digest) != 64 or not set(digest) <= _HEX
+        if not sep or bad_digest or not rel or rel.startswith("/") or ".." in rel.split("/"):
             raise BundleError(f"{MANIFEST} line {n} is malformed: {line[:80]!r}")
         entries[rel] = digest
     return entries
@@ -116,20 +143,21 @@ def verify_manifest(root: str | os.PathLike[str]) -> dict[str, str]:
     """Check every file against the manifest before anything is loaded.
 
     Raises :class:`BundleError` naming the file when one is missing, changed, not listed in the
-    manifest, or looks like a pickle (by suffix or by the pickle protocol header).
+    manifest, a symbolic link or special file, or looks like a pickle (by suffix or by the pickle
+    protocol header). Returns ``{relative path: sha256}`` of every verified file.
     """
     root = Path(root)
-    entries = read_manifest(root)
     present = set(_files(root))
+    entries = read_manifest(root)
     for rel in sorted(present - set(entries)):
         raise BundleError(f"bundle file {rel!r} is not listed in {MANIFEST}; refusing to load")
     for rel, digest in entries.items():
         path = root / rel
-        if not path.is_file():
+        if rel not in present:
             raise BundleError(f"bundle file {rel!r} listed in {MANIFEST} is missing")
         if rel.lower().endswith(_PICKLE_SUFFIXES):
             raise BundleError(f"bundle file {rel!r} is a pickle; cxml never loads pickles")
-        if _sha256(path) != digest:
+        if file_sha256(path) != digest:
             raise BundleError(f"bundle file {rel!r} does not match its sha256 in {MANIFEST}; refusing it")
         with path.open("rb") as f:
             head = f.read(2)
@@ -185,8 +213,6 @@ def save_bundle(
     BundleError
         When all three models are ``None``, or ``path`` exists and ``overwrite`` is false.
     """
-    from cxml import __version__
-
     target = Path(path)
     models = {"recommender": recommender, "churn": churn, "cltv": cltv}
     if all(m is None for m in models.values()):
@@ -235,6 +261,8 @@ def _replace_dir(new: Path, target: Path) -> None:
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """``bundle.json`` after verifying the manifest and the format version.
 
+    A bundle written by a newer cxml (same format) loads with a :class:`cxml.CxmlWarning`.
+
     Parameters
     ----------
     path
@@ -249,54 +277,68 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     Raises
     ------
     BundleError
-        When ``path`` is not a directory, a file is missing, changed, not listed in the manifest or
-        a pickle (:func:`verify_manifest`), ``bundle.json`` is unreadable or has no integer
-        ``format_version``, or the format is newer than :data:`BUNDLE_FORMAT_VERSION`.
+        When ``path`` is not a directory, a file is missing, changed, not listed in the manifest,
+        a link or a pickle (:func:`verify_manifest`), ``bundle.json`` is not UTF-8 JSON of the
+        expected shape or has no positive integer ``format_version``, or the format is newer than
+        :data:`BUNDLE_FORMAT_VERSION`.
     """
-    from cxml import __version__
-
     root = Path(path)
     if not root.is_dir():
         raise BundleError(f"bundle {str(root)!r} does not exist or is not a directory")
     verify_manifest(root)
-    try:
-        meta = json.loads((root / META).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{META} in {str(root)!r} is unreadable: {exc}") from exc
+    meta = _read_meta(root / META)
     version = meta.get("format_version")
-    if not isinstance(version, int):
-        raise BundleError(f"{META} has no integer format_version (got {version!r})")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise BundleError(f"{META} in {str(root)!r} has no positive integer format_version (got {version!r})")
+    written_by = meta.get("cxml_version")
     if version > BUNDLE_FORMAT_VERSION:
         raise BundleError(
-            f"bundle format {version} was written by cxml {meta.get('cxml_version', '?')}; this cxml "
+            f"bundle format {version} was written by cxml {written_by or '?'}; this cxml "
             f"{__version__} reads formats up to {BUNDLE_FORMAT_VERSION} — upgrade cxml to load it"
         )
-    return dict(meta)
+    if isinstance(written_by, str) and _release(written_by) > _release(__version__):
+        warnings.warn(
+            f"bundle {str(root)!r} was written by cxml {written_by}, newer than this cxml {__version__}; "
+            "it loads (same format), but upgrade cxml if its models behave unexpectedly",
+            CxmlWarning,
+            stacklevel=2,
+        )
+    return meta
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    meta = read_json_object(path, lambda why: BundleError(f"{META} in {str(path.parent)!r} {why}"))
+    components = meta.get("components", {})
+    if not isinstance(components, dict) or not all(
+        isinstance(info, dict) and isinstance(info.get("class"), str) for info in components.values()
+    ):
+        raise BundleError(
+            f"{META} in {str(path.parent)!r}: 'components' must map each name to {{'class': ..., 'module': ...}}"
+        )
+    if not isinstance(meta.get("metadata", {}), dict):
+        raise BundleError(f"{META} in {str(path.parent)!r}: 'metadata' must be a JSON object")
+    return meta
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """The leading numeric release of a version string (``"1.2.0rc1"`` -> ``(1, 2, 0)``)."""
+    match = re.match(r"\d+(?:\.\d+)*", version.strip())
+    return tuple(int(part) for part in match.group(0).split(".")) if match else ()
 
 
 def _loader(name: str, class_name: str) -> Any:
-    # Imported here: the bundle layer sits above recommend/churn and only needs them on load.
     if name == "recommender":
-        from cxml.recommend import BaseRecommender
-
         return BaseRecommender.load
-    from cxml import churn as churn_pkg
-
-    cls = getattr(churn_pkg, class_name, None)
-    if cls is None or not hasattr(cls, "load"):
+    cls = getattr(churn_models, class_name, None)
+    if not isinstance(cls, type) or not hasattr(cls, "load"):
         raise BundleError(f"bundle component {name!r} has unknown class {class_name!r}")
     return cls.load
 
 
 def load_bundle(path: str | os.PathLike[str]) -> Bundle:
-    """Verify and load a bundle written by :func:`save_bundle`. Never unpickles.
+    """Verify and load the bundle directory ``path`` written by :func:`save_bundle`. Never unpickles.
 
     Every file is checked (:func:`read_metadata`) before any component is read.
-
-    Parameters
-    ----------
-    path
-        Bundle directory written by :func:`save_bundle`.
 
     Returns
     -------
@@ -308,8 +350,9 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     Raises
     ------
     BundleError
-        When verification fails (see :func:`read_metadata`), or a component's name or class is
-        unknown; a component's own ``load`` may raise it too (e.g. a missing file).
+        When verification fails (see :func:`read_metadata`), a component's name or class is
+        unknown, or a component's files pass their hash check but cannot be parsed (the message
+        names the file, or at least the component directory).
     """
     root = Path(path)
     meta = read_metadata(root)
@@ -317,5 +360,13 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     for name, info in meta.get("components", {}).items():
         if name not in COMPONENTS:
             raise BundleError(f"bundle component {name!r} is unknown; expected one of {COMPONENTS}")
-        loaded[name] = _loader(name, str(info.get("class")))(root / name)
+        load = _loader(name, info["class"])
+        try:
+            loaded[name] = load(root / name)
+        except (BundleError, MemoryError):
+            raise
+        except Exception as exc:  # any parser failure on hash-checked content means a corrupt bundle
+            raise BundleError(
+                f"bundle component {name!r} in {str(root)!r} cannot be loaded: {type(exc).__name__}: {exc}"
+            ) from exc
     return Bundle(path=root, metadata=meta, components=tuple(loaded), **loaded)

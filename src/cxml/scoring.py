@@ -20,8 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxml._uri import resolve_tracking_uri, tracking_uri_context
+from cxml.batch import capped_k, score_events
 from cxml.bundle import Bundle, load_bundle
 from cxml.exceptions import BundleError, MissingModelError
+from cxml.segment import rfm_segments
 
 __all__ = ["Scorer"]
 
@@ -121,7 +124,8 @@ class Scorer:
             once, in first-appearance order). Any other value, including a single ``str``, is
             taken as one customer id.
         k
-            Items per customer (fewer when fewer candidates remain); an integer >= 1.
+            Items per customer (fewer when fewer candidates remain); an integer >= 1, capped at
+            the number of items before anything is allocated.
         exclude_seen
             Leave out items the customer bought in the recommender's training data.
         items
@@ -138,10 +142,13 @@ class Scorer:
         ------
         MissingModelError
             When the bundle has no recommender.
+        ParameterError
+            When ``k`` is not an integer >= 1.
         SchemaError
-            When ``k`` is not an integer >= 1 or the ids are missing (NaN).
+            When the ids are missing (NaN).
         """
-        return self._need("recommender").recommend(_id_list(customers), k=k, exclude_seen=exclude_seen, items=items)
+        rec = self._need("recommender")
+        return rec.recommend(_id_list(customers), k=capped_k(rec, k), exclude_seen=exclude_seen, items=items)
 
     def similar_items(self, items: Sequence[Any] | Any, k: int = 10) -> pd.DataFrame:
         """Items most similar to each of ``items``: DataFrame[item_id, similar_item_id, score, rank].
@@ -154,38 +161,37 @@ class Scorer:
             External item ids: a list/tuple, numpy array, pandas Series or Index (duplicates are served once).
             Any other value, including a single ``str``, is taken as one item id.
         k
-            Similar items per item; an integer >= 1.
+            Similar items per item; an integer >= 1, capped at the number of items.
 
         Returns
         -------
         pandas.DataFrame
-            Columns ``item_id, similar_item_id`` (str), ``score`` (float64) and ``rank`` (int64,
-            1..k per item); items in the order given.
+            Like :meth:`recommend` with ``item_id, similar_item_id`` in place of ``customer_id,
+            item_id``: ``rank`` 1..k per item, items in the order given.
 
         Raises
         ------
-        MissingModelError
-            When the bundle has no recommender.
-        SchemaError
-            When ``k`` is not an integer >= 1 or the ids are missing (NaN).
+        MissingModelError, ParameterError, SchemaError
+            As for :meth:`recommend`: no recommender, a bad ``k``, or a missing (NaN) id.
         """
-        return self._need("recommender").similar_items(_id_list(items), k=k)
+        rec = self._need("recommender")
+        return rec.similar_items(_id_list(items), k=capped_k(rec, k))
 
     def churn_risk(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
         """DataFrame[customer_id, churn_probability] for customers existing at ``as_of``.
 
         Parameters
         ----------
-        events
-            Canonical events table (:func:`cxml.load_events`); only events before ``as_of`` are used.
-        as_of
-            Date-like scoring time; a customer exists when it has a purchase before it.
+        events, as_of
+            Events table (or path) and date-like scoring time, as for
+            :meth:`cxml.churn.ChurnModel.predict`: only events before ``as_of`` are used.
 
         Returns
         -------
         pandas.DataFrame
-            One row per existing customer: ``customer_id`` (str) and ``churn_probability``
-            (calibrated probability of no purchase in ``[as_of, as_of + horizon)`` of the churn model).
+            One row per customer with a purchase before ``as_of``: ``customer_id`` (str) and
+            ``churn_probability`` (calibrated probability of no purchase in ``[as_of, as_of +
+            horizon)`` of the churn model).
 
         Raises
         ------
@@ -199,16 +205,14 @@ class Scorer:
 
         Parameters
         ----------
-        events
-            Canonical events table (:func:`cxml.load_events`); only events before ``as_of`` are used.
-        as_of
-            Date-like scoring time; a customer exists when it has a purchase before it.
+        events, as_of
+            As for :meth:`churn_risk`.
 
         Returns
         -------
         pandas.DataFrame
-            One row per existing customer: ``customer_id`` (str) and ``expected_value`` (float,
-            >= 0; predicted net spend in ``[as_of, as_of + horizon)`` of the CLTV model).
+            ``customer_id`` (str) and ``expected_value`` (float >= 0: predicted net spend in
+            ``[as_of, as_of + horizon)`` of the CLTV model) per existing customer.
 
         Raises
         ------
@@ -217,23 +221,28 @@ class Scorer:
         """
         return self._need("cltv").predict(events, as_of=as_of)
 
-    def explain(self, customer: Any, events: pd.DataFrame, as_of: Any, *, top_n: int = 10) -> pd.DataFrame:
-        """The churn model's top feature contributions (log-odds) for one customer.
+    def explain(
+        self, events: pd.DataFrame, as_of: Any, customers: Sequence[Any] | Any = None, *, top_n: int = 10
+    ) -> pd.DataFrame:
+        """The churn model's top feature contributions (log-odds) per customer.
 
-        See :meth:`cxml.churn.ChurnModel.explain` for how the contributions add up.
+        Same argument order as :meth:`cxml.churn.ChurnModel.explain`, which explains how the
+        contributions add up.
 
         Parameters
         ----------
-        customer
-            One external customer id; it must have a purchase before ``as_of``.
         events
-            Canonical events table (:func:`cxml.load_events`); only events before ``as_of`` are used.
+            Events table (or path); only events before ``as_of`` are used.
         as_of
             Date-like time at which to explain the prediction.
+        customers
+            External customer ids (a list/tuple, numpy array, Series or Index); any other value,
+            including a single ``str``, is one customer id. Each must have a purchase before
+            ``as_of``. ``None`` explains every existing customer.
         top_n
-            Keep the ``top_n`` feature rows with the largest ``|contribution|`` (a positive
-            integer); the ``"__bias__"`` row (and ``"__bgnbd_prior__"`` when the model uses that
-            prior) is always added last.
+            Keep the ``top_n`` feature rows with the largest ``|contribution|`` per customer (a
+            positive integer); the ``"__bias__"`` row (and ``"__bgnbd_prior__"`` when the model
+            uses that prior) is always added last.
 
         Returns
         -------
@@ -246,21 +255,19 @@ class Scorer:
         MissingModelError
             When the bundle has no churn model.
         UnknownIdError
-            When ``customer`` has no purchase before ``as_of``.
-        SchemaError
-            When ``top_n`` is not a positive integer.
+            When a customer has no purchase before ``as_of``.
         """
-        return self._need("churn").explain(events, as_of=as_of, customers=[customer], top_n=top_n)
+        ids = None if customers is None else _id_list(customers)
+        return self._need("churn").explain(events, as_of, customers=ids, top_n=top_n)
 
     def segments(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
         """RFM scores and named segments (needs no fitted model).
 
         Parameters
         ----------
-        events
-            Canonical events table (:func:`cxml.load_events`); only events before ``as_of`` are used.
-        as_of
-            Date-like time; segments cover the customers with a purchase before it.
+        events, as_of
+            Events table (or path) and date-like time; segments cover the customers with a
+            purchase before ``as_of``.
 
         Returns
         -------
@@ -268,51 +275,26 @@ class Scorer:
             As :func:`cxml.segment.rfm_segments`: indexed by ``customer_id`` with ``recency_days``,
             ``frequency``, ``monetary``, ``r``, ``f``, ``m`` (1..5), ``rfm`` and ``segment``.
         """
-        from cxml.segment import rfm_segments
-
         return rfm_segments(events, as_of=as_of)
 
     # -- batch ---------------------------------------------------------------------------------
-    def score(
-        self,
-        events: pd.DataFrame | str | os.PathLike[str],
-        as_of: Any,
-        out: str | os.PathLike[str],
-        *,
-        k: int = 10,
-        chunk_size: int = 50_000,
-        overwrite: bool = False,
-        progress: bool = True,
-    ) -> dict[str, Any]:
+    def score(self, events: pd.DataFrame | str | os.PathLike[str], as_of: Any, out: str | os.PathLike[str], *,
+              k: int = 10, chunk_size: int = 50_000, overwrite: bool = False, progress: bool = True) -> dict[str, Any]:
         """Score every customer existing at ``as_of`` into a parquet dataset at ``out``.
 
         Per customer: churn_probability, expected_value, segment and the top-``k`` items (list
         column), for whichever models the bundle holds. Chunked (memory bounded by
-        ``chunk_size``), each chunk committed atomically with a journal, so re-running the same
-        call after a crash finishes the job without duplicated or missing customers. Returns the
-        run summary (customers, chunks, cold-start count, ignored future events).
-        See :func:`cxml.batch.score_events`.
+        ``chunk_size``), each chunk committed atomically and recorded with its sha256 in a
+        journal, so re-running the same call after a crash finishes the job without duplicated or
+        missing customers. One writer per ``out`` at a time; :func:`cxml.batch.is_complete` tells
+        a finished dataset from a partial one.
 
         Parameters
         ----------
-        events
-            Canonical events DataFrame, or a path read with :func:`cxml.load_events` (canonical
-            column names). Events at or after ``as_of`` are ignored with a :class:`cxml.DataWarning`.
-        as_of
-            Date-like scoring time; every customer with a purchase before it is scored.
-        out
-            Directory of the parquet dataset (``part-NNNNN.parquet`` files, ``_journal.json``,
-            ``_SUCCESS.json``); created if absent, read back with ``pd.read_parquet(out)``.
-        k
-            Recommended items per customer (integer >= 1).
-        chunk_size
-            Customers per chunk and parquet file (integer >= 1).
-        overwrite
-            Replace an existing cxml scores dataset written from different inputs. Without it such
-            a dataset raises :class:`cxml.OutputExistsError`; a dataset from the same inputs is
-            resumed either way, and a directory without ``_journal.json`` is never replaced.
-        progress
-            Show a ``tqdm`` progress bar over the chunks still to score.
+        events, as_of, out, k, chunk_size, overwrite, progress
+            As for :func:`cxml.batch.score_events`: the events (frame or path; normalised once),
+            the scoring time, the output directory, items per customer, customers per part,
+            whether to replace a dataset from other inputs, and whether to show a progress bar.
 
         Returns
         -------
@@ -323,18 +305,10 @@ class Scorer:
 
         Raises
         ------
-        SchemaError
-            When ``k`` or ``chunk_size`` is not a positive integer, ``as_of`` is not a date, or the
-            events fail validation.
-        SourceError
-            When ``events`` is a path that does not exist or is not csv/parquet.
-        OutputExistsError
-            When ``out`` exists and is not a cxml scores dataset, or holds scores from different
-            inputs and ``overwrite`` is false.
+        ParameterError, SchemaError, SourceError, OutputExistsError
+            See :func:`cxml.batch.score_events`.
         """
-        from cxml.batch import score_events
-
-        return score_events(self, events, as_of=as_of, out=out, k=k, chunk_size=chunk_size,
+        return score_events(self.bundle, events, as_of=as_of, out=out, k=k, chunk_size=chunk_size,
                             overwrite=overwrite, progress=progress)
 
 
@@ -347,9 +321,7 @@ def _id_list(ids: Any) -> Any:
 
 def _download_registered_bundle(uri: str, tracking_uri: str | None, dest: Path) -> Path:
     """Download a registered model's artifacts and return the cxml bundle directory inside."""
-    import mlflow
-
-    from cxml._uri import resolve_tracking_uri, tracking_uri_context
+    import mlflow  # heavy (about a second): imported only for registry URIs
 
     client_uri = resolve_tracking_uri(tracking_uri)
     try:

@@ -1,0 +1,62 @@
+"""Resumable batch scoring: ``Scorer.score`` writes a parquet dataset chunk by chunk.
+
+Layout of ``out`` (a directory readable with ``pd.read_parquet(out)``)::
+
+    part-00000.parquet ...   one file per chunk of customers, each renamed into place when complete
+    _journal.json            the run's fingerprint, ``complete`` and, per committed part, its row
+                             count and sha256
+    _SUCCESS.json            the run summary, written last
+    _cxml.lock               present while a writer runs (one writer at a time)
+
+The fingerprint covers the bundle's manifest, ``as_of``, ``k``, ``chunk_size`` and a hash of the
+events before ``as_of``. Re-running with the same arguments verifies the committed parts and skips
+those that are intact, so a killed run finishes with every customer exactly once, and a part that
+was deleted or changed since is scored again. An existing ``out`` from different arguments is
+refused unless ``overwrite=True``; a directory that is not a cxml scores dataset is never deleted.
+
+**Partial or complete?** ``pd.read_parquet(out)`` reads whatever parts exist. A reader that must
+not see a partial dataset (a run still going, or killed) calls :func:`is_complete` or reads with
+:func:`read_scores`, which refuses a partial one.
+
+Per-customer features depend only on that customer's own history and the fitted models, so scoring
+a chunk (:func:`score_chunk`) gives the same numbers as scoring everybody at once; RFM segments are
+relative to the whole population, so they are computed once for all customers
+(:func:`population_inputs`) and handed to every chunk.
+
+Examples
+--------
+>>> from cxml.batch import is_complete
+>>> is_complete("no/such/dir")
+False
+"""
+
+from cxml.batch._chunks import (
+    RECOMMENDED,
+    SEGMENT,
+    Population,
+    ScoringModels,
+    capped_k,
+    cold_start_count,
+    population_inputs,
+    score_chunk,
+)
+from cxml.batch._journal import JOURNAL, SUCCESS, is_complete, read_scores
+from cxml.batch._lock import LOCK
+from cxml.batch._run import score_events
+
+__all__ = [
+    "JOURNAL",
+    "LOCK",
+    "RECOMMENDED",
+    "SEGMENT",
+    "SUCCESS",
+    "Population",
+    "ScoringModels",
+    "capped_k",
+    "cold_start_count",
+    "is_complete",
+    "population_inputs",
+    "read_scores",
+    "score_chunk",
+    "score_events",
+]

@@ -1,0 +1,246 @@
+"""``score_events``: the resumable, locked, journaled batch run over chunks of customers."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxml._checks import check_bool, check_int
+from cxml.batch._chunks import cold_start_count, population_inputs, score_chunk
+from cxml.batch._journal import FORMAT, JOURNAL, Journal
+from cxml.batch._lock import LOCK, OutputLock
+from cxml.bundle import MANIFEST, Bundle
+from cxml.data import as_events
+from cxml.exceptions import DataWarning, OutputExistsError
+from cxml.schema import Columns, parse_as_of, purchase_mask
+
+__all__ = ["score_events"]
+
+logger = logging.getLogger("cxml.batch")
+
+
+def score_events(
+    bundle: Bundle,
+    events: pd.DataFrame | str | os.PathLike[str],
+    *,
+    as_of: Any,
+    out: str | os.PathLike[str],
+    k: int = 10,
+    chunk_size: int = 50_000,
+    overwrite: bool = False,
+    progress: bool = True,
+    _on_commit: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Score every customer existing at ``as_of`` into the parquet dataset ``out`` (see :mod:`cxml.batch`).
+
+    Customers are those with a purchase before ``as_of``, sorted by id and cut into chunks of
+    ``chunk_size``; chunk ``i`` is scored by :func:`cxml.batch.score_chunk`, written to
+    ``part-{i:05d}.parquet`` through a temporary file renamed into place, and recorded in
+    ``_journal.json`` with its row count and sha256. When every part is committed the journal is
+    marked complete and ``_SUCCESS.json`` (fingerprint and summary) is written.
+
+    Resuming: the fingerprint covers the bundle's ``MANIFEST.sha256``, ``as_of``, ``k``,
+    ``chunk_size`` and the events before ``as_of``. When ``out`` holds a journal with the same
+    fingerprint, every recorded part is checked against its size and sha256; parts that are
+    intact are kept, the others (missing, truncated, altered: a :class:`cxml.CxmlWarning` names
+    them) and those never committed are scored. When all parts are intact and the run is complete
+    its stored summary is returned without scoring. ``progress`` and ``overwrite`` are not part
+    of the fingerprint. One writer at a time: the run holds ``out/_cxml.lock`` (see
+    :mod:`cxml.batch`).
+
+    Parameters
+    ----------
+    bundle
+        The loaded bundle (:func:`cxml.bundle.load_bundle`) whose models are applied.
+    events
+        Events table or path, normalised once by :func:`cxml.as_events` (not modified). Events at
+        or after ``as_of`` are dropped, with a :class:`cxml.DataWarning` (and a log warning)
+        giving their count.
+    as_of
+        Date-like scoring time; only events before it are used.
+    out
+        Directory of the parquet dataset; created (with parents) when absent.
+    k
+        Items per customer in ``recommended_items`` (integer >= 1; capped at the catalogue size).
+    chunk_size
+        Customers per chunk and parquet file (integer >= 1); bounds memory.
+    overwrite
+        When ``out`` holds a cxml scores dataset from a different fingerprint or with a corrupt
+        journal: ``False`` raises :class:`cxml.OutputExistsError`, ``True`` deletes it and scores
+        from scratch. A dataset with the same fingerprint is resumed whatever its value, and a
+        directory without ``_journal.json`` is always refused, never deleted.
+    progress
+        Show a ``tqdm`` progress bar over the chunks (only when chunks remain to be scored).
+
+    Returns
+    -------
+    dict
+        The run summary, also stored in ``_SUCCESS.json``:
+
+        - ``customers``: number of customers scored (int);
+        - ``chunks``: number of chunks / parquet files (int, at least 1);
+        - ``models``: names of the models the bundle holds (list of str);
+        - ``cold_start_customers``: scored customers unknown to the recommender, served the
+          popularity ranking (int; 0 without a recommender), summed over all parts of the run;
+        - ``ignored_future_events``: events at or after ``as_of`` that were dropped (int; as
+          counted by the call that completed the run);
+        - ``as_of``: the parsed ``as_of`` (str of the :class:`pandas.Timestamp`);
+        - ``k``: ``k`` (int);
+        - ``out``: ``out`` (str).
+
+        The dataset has one row per customer, in the columns of :func:`cxml.batch.score_chunk`:
+        ``customer_id``, ``churn_probability`` (with a churn model), ``expected_value`` (with a
+        CLTV model), ``segment`` (RFM segment computed once over all customers) and
+        ``recommended_items`` (with a recommender). Check :func:`cxml.batch.is_complete` (or read
+        with :func:`cxml.batch.read_scores`) before trusting a dataset another process writes.
+
+    Raises
+    ------
+    ParameterError
+        When ``k`` or ``chunk_size`` is not a positive integer.
+    SchemaError
+        When ``as_of`` is not a date or the events fail validation.
+    SourceError
+        When ``events`` is a path that does not exist or is not csv/parquet.
+    OutputExistsError
+        When ``out`` exists without ``_journal.json`` (not a cxml scores dataset), holds scores of
+        a different fingerprint or a corrupt journal and ``overwrite`` is false, or another
+        process is writing it.
+    """
+    k = check_int("k", k, minimum=1)
+    chunk_size = check_int("chunk_size", chunk_size, minimum=1)
+    check_bool("overwrite", overwrite)
+    ts = parse_as_of(as_of)
+    past, customers, codes, n_future = _prepare(as_events(events), ts)
+    n_chunks = max(1, -(-len(customers) // chunk_size))
+    root = Path(out)
+    _refuse_foreign(root)
+    root.mkdir(parents=True, exist_ok=True)
+    with OutputLock(root):
+        fingerprint = _fingerprint(bundle, past, ts, k, chunk_size)
+        journal = _open_journal(root, fingerprint, n_chunks, overwrite)
+        for stale in [p for p in root.iterdir() if p.name != LOCK and _ours(p.name)]:
+            stale.unlink(missing_ok=True)  # left by a killed writer; we hold the lock, so none is live
+        journal.forget(journal.damaged_parts())
+        summary = journal.success_summary()
+        if summary is not None:
+            return summary
+        if journal.complete:  # complete but _SUCCESS.json lost: rewrite it below
+            journal.mark_incomplete()
+        todo = [i for i in range(n_chunks) if i not in journal.parts]
+        if todo:
+            population = population_inputs(past, ts)
+            bounds = np.searchsorted(codes, np.arange(n_chunks + 1) * chunk_size)
+            for n_done, i in enumerate(_progress(todo, n_chunks, progress), start=1):
+                ids = customers[i * chunk_size:(i + 1) * chunk_size]
+                chunk = score_chunk(bundle, past.iloc[bounds[i]:bounds[i + 1]], ids, ts, k, population)
+                journal.commit(i, chunk, cold_start_count(bundle, ids))
+                if _on_commit is not None:  # test hook: e.g. kill the process after the n-th part
+                    _on_commit(n_done)
+        summary = {
+            "customers": len(customers),
+            "chunks": n_chunks,
+            "models": list(bundle.components),
+            "cold_start_customers": sum(rec["cold_start"] for rec in journal.parts.values()),
+            "ignored_future_events": n_future,
+            "as_of": str(ts),
+            "k": k,
+            "out": str(root),
+        }
+        journal.finish(summary)
+    return summary
+
+
+def _prepare(frame: pd.DataFrame, ts: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
+    """Events before ``ts`` of existing customers sorted by customer, the sorted ids, their codes."""
+    future = frame[Columns.TIMESTAMP].to_numpy() >= ts.to_datetime64()
+    n_future = int(future.sum())
+    if n_future:
+        msg = (f"ignored {n_future} of {len(frame)} events at or after as_of={ts.date()} "
+               "(scoring uses the past only)")
+        logger.warning(msg)
+        warnings.warn(msg, DataWarning, stacklevel=4)
+    past = frame.loc[~future]
+    # one stable order by customer makes every chunk a contiguous slice
+    customers = np.sort(past.loc[purchase_mask(past).to_numpy(), Columns.CUSTOMER].unique().astype(object))
+    codes = pd.Index(customers).get_indexer(past[Columns.CUSTOMER].to_numpy(dtype=object))
+    past = past.loc[codes >= 0]
+    codes = codes[codes >= 0]
+    order = np.argsort(codes, kind="stable")
+    return past.iloc[order], customers, codes[order], n_future
+
+
+def _progress(todo: list[int], total: int, show: bool) -> Any:
+    if not (show and todo):
+        return todo
+    from tqdm.auto import tqdm  # tqdm.auto probes for notebook widgets on import: only when a bar is shown
+
+    return tqdm(todo, desc="scoring", unit="chunk", initial=total - len(todo), total=total)
+
+
+def _fingerprint(bundle: Bundle, past: pd.DataFrame, as_of: pd.Timestamp, k: int, chunk_size: int) -> str:
+    h = hashlib.sha256(FORMAT.encode())
+    manifest = Path(bundle.path) / MANIFEST
+    h.update(manifest.read_bytes() if manifest.exists() else b"")
+    h.update(f"{as_of.isoformat()}|{k}|{chunk_size}|{len(past)}".encode())
+    cols = [c for c in Columns.EVENTS if c in past.columns]
+    row_hashes = pd.util.hash_pandas_object(past[cols], index=False).to_numpy()
+    h.update(np.sort(row_hashes).tobytes())
+    return h.hexdigest()
+
+
+def _refuse_foreign(root: Path) -> None:
+    """Refuse an existing ``root`` that is not a cxml scores dataset (cxml never deletes it)."""
+    if root.exists() and (not root.is_dir() or (
+            not (root / JOURNAL).exists() and not all(_ours(p.name) for p in root.iterdir()))):
+        raise OutputExistsError(
+            f"{str(root)!r} exists and is not a cxml scores dataset (no {JOURNAL}); "
+            "choose another out path — cxml will not delete it"
+        )
+
+
+def _ours(name: str) -> bool:
+    """The lock, or a temporary file a killed writer left (``.part-00000.parquet.tmp-<pid>``)."""
+    return name == LOCK or (name.startswith(".") and ".tmp-" in name)
+
+
+def _open_journal(root: Path, fingerprint: str, n_chunks: int, overwrite: bool) -> Journal:
+    """The journal to continue: the existing one when its fingerprint matches, else a fresh one."""
+    if (root / JOURNAL).exists():
+        try:
+            journal = Journal.load(root)
+        except OutputExistsError:
+            if not overwrite:
+                raise
+        else:
+            if journal.fingerprint == fingerprint:
+                return journal
+            if not overwrite:
+                raise OutputExistsError(
+                    f"{str(root)!r} holds scores from different inputs (bundle, events, as_of, k or "
+                    "chunk_size differ); pass overwrite=True to replace them"
+                )
+        _clear(root)
+    fresh = Journal(root, fingerprint, n_chunks)
+    fresh.save()
+    return fresh
+
+
+def _clear(root: Path) -> None:
+    """Delete a cxml scores dataset's files, keeping the lock we hold; the journal goes last."""
+    for entry in sorted(root.iterdir(), key=lambda p: p.name == JOURNAL):
+        if entry.name == LOCK:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
