@@ -20,7 +20,7 @@ PACKAGE = SRC / "cxml"
 LAYERS: list[tuple[str, ...]] = [
     ("_version", "_uri"),
     ("exceptions",),
-    ("schema", "_checks"),
+    ("schema", "_checks", "_files"),
     ("data",),
     ("features",),
     ("segment",),
@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("cli", "demo", "__main__"),
 ]
 #: layers whose members may import each other (within the layer); the rest are siblings that may not
-SHARED_LAYERS = {("schema", "_checks"), ("cli", "demo", "__main__")}
+SHARED_LAYERS = {("schema", "_checks", "_files"), ("cli", "demo", "__main__")}
 #: modules that import nothing from cxml
 LEAVES = {"cxml._version", "cxml._uri"}
 

@@ -9,8 +9,10 @@ a unit, ``k`` far larger than the catalogue, a single id as a str).
 
 from __future__ import annotations
 
+import tempfile
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -183,6 +185,8 @@ def sample_scorer(tmp_path_factory: pytest.TempPathFactory, sample_events: pd.Da
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(raw=events_frames(), as_of=as_ofs, k=ks)
 def test_scorer(sample_scorer: cxml.Scorer, raw: pd.DataFrame, as_of: Any, k: Any) -> None:
-    only_cxml_errors(lambda: sample_scorer.score(raw, as_of=as_of, k=k))
+    with tempfile.TemporaryDirectory() as tmp:
+        only_cxml_errors(lambda: sample_scorer.score(raw, as_of=as_of, out=Path(tmp) / "scores", k=k,
+                                                     progress=False))
     only_cxml_errors(lambda: sample_scorer.recommend("c1", k=k))
     only_cxml_errors(lambda: sample_scorer.churn_risk(raw, as_of=as_of))

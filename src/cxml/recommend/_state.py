@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from cxml.data import IdMap
 from cxml.exceptions import BundleError, InsufficientDataError
 from cxml.recommend._matrix import UNUSABLE, decay_weights, id_map, interaction_matrix, purchase_rows
+from cxml.recommend._persist import csr_from
 
 __all__ = [
     "FitState", "FittedStateView", "build_state", "repeat_matrix", "restored_state", "saved_array", "saved_csr",
@@ -147,18 +148,19 @@ def saved_array(
     BundleError
         Naming the array and what was expected.
     """
+    source = getattr(arrays, "source", "arrays.npz")
     if key not in arrays:
-        raise BundleError(f"saved array {key!r} is missing from arrays.npz")
+        raise BundleError(f"{source!r} has no array {key!r}; the saved model is incomplete")
     a = arrays[key]
     ok_kind = a.dtype.kind == kind or (kind == "i" and a.dtype.kind == "u") or (kind == "f" and a.dtype.kind in "iu")
     if not ok_kind or a.ndim != ndim:
-        raise BundleError(f"saved array {key!r} has dtype {a.dtype} and {a.ndim} dimensions; expected "
+        raise BundleError(f"{source!r}: saved array {key!r} has dtype {a.dtype} and {a.ndim} dimensions; expected "
                           f"{_KINDS[kind]} values in {ndim} dimensions")
     if shape is not None and any(want is not None and got != want for got, want in zip(a.shape, shape, strict=True)):
         expected = tuple("any" if s is None else s for s in shape)
-        raise BundleError(f"saved array {key!r} has shape {a.shape}; expected {expected}")
+        raise BundleError(f"{source!r}: saved array {key!r} has shape {a.shape}; expected {expected}")
     if kind == "f" and not np.isfinite(a).all():
-        raise BundleError(f"saved array {key!r} holds {int((~np.isfinite(a)).sum())} non-finite values")
+        raise BundleError(f"{source!r}: saved array {key!r} holds {int((~np.isfinite(a)).sum())} non-finite values")
     return a
 
 
@@ -168,19 +170,18 @@ def saved_text(arrays: dict[str, np.ndarray], key: str) -> str:
 
 
 def saved_csr(arrays: dict[str, np.ndarray], prefix: str, shape: tuple[int, int]) -> sp.csr_matrix:
-    """A CSR matrix saved with ``_persist.csr_arrays``, checked against ``shape`` and its own structure."""
-    n_rows, n_cols = shape
-    indptr = saved_array(arrays, f"{prefix}__indptr", "i", ndim=1, shape=(n_rows + 1,))
-    indices = saved_array(arrays, f"{prefix}__indices", "i", ndim=1)
-    data = saved_array(arrays, f"{prefix}__data", "f", ndim=1, shape=(len(indices),))
-    saved_shape = saved_array(arrays, f"{prefix}__shape", "i", ndim=1, shape=(2,))
-    if tuple(int(x) for x in saved_shape) != (n_rows, n_cols):
-        raise BundleError(f"saved array '{prefix}__shape' is {tuple(saved_shape)}; expected {(n_rows, n_cols)}")
-    if indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
-        raise BundleError(f"saved array '{prefix}__indptr' is not a valid CSR row pointer for {len(indices)} entries")
-    if len(indices) and (indices.min() < 0 or indices.max() >= n_cols):
-        raise BundleError(f"saved array '{prefix}__indices' holds column indices outside [0, {n_cols})")
-    return sp.csr_matrix((data.astype(np.float32), indices, indptr), shape=(n_rows, n_cols))
+    """A CSR matrix saved with ``_persist.csr_arrays``: its structure checked by ``_persist.csr_from``,
+    its shape against ``shape`` (the fitted id maps), its values finite. Each part is first checked
+    on its own, so that a missing or mistyped part is named."""
+    for part, kind in (("indptr", "i"), ("indices", "i"), ("data", "f"), ("shape", "i")):
+        saved_array(arrays, f"{prefix}__{part}", kind, ndim=1)
+    m = csr_from(arrays, prefix)
+    source = getattr(arrays, "source", "arrays.npz")
+    if m.shape != tuple(shape):
+        raise BundleError(f"{source!r}: sparse matrix {prefix!r} has shape {m.shape}; expected {tuple(shape)}")
+    if not np.isfinite(m.data).all():
+        raise BundleError(f"{source!r}: sparse matrix {prefix!r} holds non-finite values")
+    return sp.csr_matrix((m.data.astype(np.float32), m.indices, m.indptr), shape=m.shape)
 
 
 def restored_state(state: dict[str, Any], arrays: dict[str, np.ndarray], user_map: IdMap, item_map: IdMap) -> FitState:
