@@ -75,8 +75,10 @@ def draw_customers(
 ) -> Customers:
     """Acquisition days spread over the window and heterogeneous rates.
 
-    ``rate_scale`` multiplies every purchase rate and ``engagement_scale`` every engagement and
-    support rate after they are drawn (same random stream; ``1.0`` leaves them unchanged).
+    ``rate_scale`` multiplies every purchase rate and divides every dropout probability (at
+    most 1), so a customer buys that many times more often over a lifetime of the same expected
+    length; ``engagement_scale`` multiplies every engagement and support rate. Both apply after
+    the draws (same random stream; ``1.0`` leaves everything unchanged).
     """
     acquired = rng.random(n) * days
     rate = rng.gamma(RATE_SHAPE, RATE_SCALE, n)
@@ -85,6 +87,7 @@ def draw_customers(
     affinity = (rate / (RATE_SHAPE * RATE_SCALE)) ** 0.3 * (1.0 - dropout_p)
     engagement = rng.gamma(ENGAGEMENT_SHAPE, ENGAGEMENT_SCALE, n) * affinity * engagement_scale
     support = rng.gamma(SUPPORT_SHAPE, SUPPORT_SCALE, n) * engagement_scale
+    dropout_p = np.minimum(dropout_p / rate_scale, 1.0) if rate_scale != 1.0 else dropout_p
     return Customers(acquired, rate * rate_scale, dropout_p, engagement, support)
 
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from cxml._checks import check_int
-from cxml.data._sample_calibrate import calibrate
+from cxml.data._sample_calibrate import PILOT_CUSTOMERS, calibrate, pilot_counter, population_counter
 from cxml.data._sample_card import render_card
 from cxml.data._sample_catalogue import make_catalogue
 from cxml.data._sample_events import RETURN_RATE, simulate
@@ -136,7 +136,11 @@ def generate_sample(
     )
     rng = np.random.default_rng(random_state)
     catalogue = make_catalogue(rng, n_items, zipf_exponent=knobs.zipf_exponent, n_categories=knobs.n_categories)
-    knobs = calibrate(knobs, catalogue, days, n_customers, n_events, purchase_share)
+    if n_customers <= PILOT_CUSTOMERS:
+        counter = population_counter(rng, n_customers, days, catalogue)
+    else:
+        counter = pilot_counter(catalogue, days, n_customers, n_events)
+    knobs = calibrate(knobs, counter, n_customers, n_events, purchase_share)
     pop = simulate(rng, n_customers, days, catalogue, knobs)
     order_number = order_numbers(pop.order_customer, pop.order_day)
     return assemble(pop.rows, first, days, n_customers, n_items, order_number, rng)
