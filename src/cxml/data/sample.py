@@ -18,6 +18,11 @@ It is deterministic for a seed: every draw comes from one ``np.random.default_rn
 ``python -m cxml.data.sample --out data/sample`` writes ``events.csv`` and a ``README.md`` data
 card; the repository's ``data/sample`` was made that way.
 
+Knobs shape it for benchmarks (rows, items, Zipf popularity, basket size, repeat rate, purchase
+share; see :func:`generate_sample`), and :func:`write_dataset` writes the same model at any size
+as a partitioned parquet dataset, block by block in bounded memory
+(``python -m cxml.data.sample --format parquet-dataset --customers 100000 --events 5000000 --out DIR``).
+
 Examples
 --------
 >>> from cxml.data.sample import generate_sample
@@ -29,7 +34,9 @@ Examples
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,12 +51,23 @@ from cxml.data._sample_catalogue import make_catalogue
 from cxml.data._sample_events import RETURN_RATE, simulate
 from cxml.data._sample_frame import assemble, order_numbers
 from cxml.data._sample_knobs import MAX_LINES, N_FAVOURITES, RESPONDENT_SHARE, check_knobs, check_target, check_window
+from cxml.data._scale import MANIFEST, write_dataset
+from cxml.exceptions import CxmlError
 from cxml.schema import Columns
 
-__all__ = ["generate_sample", "load_sample", "main", "write_sample"]
+__all__ = [
+    "add_sample_arguments",
+    "generate_sample",
+    "load_sample",
+    "main",
+    "run_sample",
+    "write_dataset",
+    "write_sample",
+]
 
 SAMPLE_FILE = "events.csv"
 CARD_FILE = "README.md"
+
 
 def generate_sample(
     n_customers: int = 2000,
@@ -170,12 +188,29 @@ def write_sample(
     start: Any = "2023-01-01",
     end: Any = "2024-12-31",
     random_state: int = 0,
+    **knobs: Any,
 ) -> Path:
     """Generate a sample (arguments of :func:`generate_sample`) and write it to directory ``out``.
 
     Writes ``events.csv`` (ISO timestamps, amounts with two decimals, whole quantities and
     scores, empty cells for missing values, ``\\n`` line ends: byte-identical for the same
     arguments) and ``README.md``, a data card with the counts. Returns the csv path.
+
+    Parameters
+    ----------
+    out
+        Output directory (created if needed).
+    n_customers, n_items, start, end, random_state
+        As in :func:`generate_sample`.
+    **knobs
+        The keyword-only knobs of :func:`generate_sample` (``n_events``, ``purchase_share``,
+        ``zipf_exponent``, ``basket_size``, ``repeat_rate``, ``n_categories``); those given
+        (not ``None``) are listed on the data card.
+
+    Returns
+    -------
+    pathlib.Path
+        The csv file.
 
     Examples
     --------
@@ -191,6 +226,7 @@ def write_sample(
         "start": start,
         "end": end,
         "random_state": random_state,
+        **{k: v for k, v in knobs.items() if v is not None},
     }
     events = generate_sample(**params)
     directory = Path(out)
@@ -212,26 +248,114 @@ def write_sample(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m cxml.data.sample --out data/sample [--customers N ...]``."""
+    """Command line: ``python -m cxml.data.sample --out DIR [--format parquet-dataset] [--customers N ...]``.
+
+    ``--format csv`` (the default) writes ``events.csv`` and its data card with
+    :func:`write_sample`; ``--format parquet-dataset`` writes a partitioned parquet dataset with
+    :func:`write_dataset` (e.g. ``--customers 100000 --events 5000000``). ``--help`` lists the flags.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name (``None``: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: 0, or 2 after printing a :class:`cxml.CxmlError` (a bad knob, an existing
+        output) to stderr.
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m cxml.data.sample", description="Write the synthetic cxml events sample."
+        prog="python -m cxml.data.sample", description="Write the synthetic cxml events sample or dataset."
     )
-    parser.add_argument("--out", required=True, help="output directory (events.csv, README.md)")
-    parser.add_argument("--customers", type=int, default=2000, help="customers (default 2000)")
-    parser.add_argument("--items", type=int, default=500, help="items (default 500)")
-    parser.add_argument("--start", default="2023-01-01", help="first day (default 2023-01-01)")
-    parser.add_argument("--end", default="2024-12-31", help="last day, inclusive (default 2024-12-31)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    args = parser.parse_args(argv)
-    write_sample(
-        args.out,
-        n_customers=args.customers,
-        n_items=args.items,
-        start=args.start,
-        end=args.end,
-        random_state=args.seed,
-    )
+    add_sample_arguments(parser)
+    try:
+        run_sample(parser.parse_args(argv))
+    except CxmlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _byte_size(text: str) -> int:
+    """``"512M"`` / ``"2G"`` / ``"1048576"`` as bytes (for ``--memory-budget``)."""
+    units = {"K": 2**10, "M": 2**20, "G": 2**30}
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    try:
+        if text[-1:] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size; expected bytes like 512M or 2G") from None
+
+
+def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags of ``python -m cxml.data.sample`` to ``parser`` (for ``cxml sample``).
+
+    Parameters
+    ----------
+    parser
+        The parser (or sub-command parser) to extend; :func:`run_sample` reads what it parses.
+    """
+    add = parser.add_argument
+    add("--out", required=True, help="output directory")
+    add("--format", choices=("csv", "parquet-dataset"), default="csv",
+        help="csv: events.csv + README.md card (default); parquet-dataset: part-*.parquet + _cxml_dataset.json")
+    add("--customers", type=int, default=2000, help="customers (default 2000)")
+    add("--items", type=int, default=None, help="items (default 500 for csv, 10000 for parquet-dataset)")
+    add("--events", type=int, default=None, help="target number of rows, hit approximately (default: natural)")
+    add("--start", default="2023-01-01", help="first day (default 2023-01-01)")
+    add("--end", default="2024-12-31", help="last day, inclusive (default 2024-12-31)")
+    add("--seed", type=int, default=0, help="random seed (default 0)")
+    add("--purchase-share", type=float, default=None, help="share of rows that are purchases (default ~0.22)")
+    add("--zipf", type=float, default=None, help="Zipf exponent of item popularity (default: log-normal)")
+    add("--basket-size", type=float, default=None, help="mean lines per order (default ~1.9)")
+    add("--repeat-rate", type=float, default=None, help="share of lines rebuying a favourite (default ~0.23)")
+    add("--categories", type=int, default=None, help="latent taste categories (default min(15, items/5))")
+    add("--memory-budget", type=_byte_size, default=None, help="parquet-dataset: bytes at once, e.g. 512M")
+    add("--block-customers", type=int, default=None, help="parquet-dataset: customers per part file")
+    add("--overwrite", action="store_true", help="parquet-dataset: replace a non-empty --out")
+    add("--progress", action="store_true", help="parquet-dataset: progress bar over the blocks")
+
+
+def run_sample(args: argparse.Namespace) -> Path:
+    """Write what the flags of :func:`add_sample_arguments` ask for.
+
+    Parameters
+    ----------
+    args
+        The parsed flags.
+
+    Returns
+    -------
+    pathlib.Path
+        The csv file, or the dataset directory.
+    """
+    knobs = {
+        "n_events": args.events,
+        "purchase_share": args.purchase_share,
+        "zipf_exponent": args.zipf,
+        "basket_size": args.basket_size,
+        "repeat_rate": args.repeat_rate,
+        "n_categories": args.categories,
+    }
+    common = {"n_customers": args.customers, "start": args.start, "end": args.end, "random_state": args.seed}
+    if args.format == "csv":
+        return write_sample(args.out, n_items=500 if args.items is None else args.items, **common, **knobs)
+    budget = {} if args.memory_budget is None else {"memory_budget": args.memory_budget}
+    out = write_dataset(
+        args.out,
+        n_items=10_000 if args.items is None else args.items,
+        block_customers=args.block_customers,
+        overwrite=args.overwrite,
+        progress=args.progress,
+        **budget,
+        **common,
+        **knobs,
+    )
+    counts = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["counts"]
+    print(f"wrote {counts['rows']:,} rows of {counts['customers']:,} customers in {counts['parts']} parts to {out}")
+    return out
 
 
 if __name__ == "__main__":
