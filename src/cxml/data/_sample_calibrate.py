@@ -7,7 +7,9 @@ catalogue and knobs and keeping only the row counts:
 - an in-memory sample of up to :data:`PILOT_CUSTOMERS` customers is calibrated on *its own*
   population (a copy of its random stream), so even a few hundred heavy-tailed customers land
   within :data:`TOLERANCE` of the target;
-- bigger samples and the dataset writer use a *pilot* population of up to
+- the dataset writer calibrates on its own first units of customers (all of a dataset of up to
+  ~20k customers), see :mod:`cxml.data._scale`;
+- bigger in-memory samples use a *pilot* population of up to
   :data:`PILOT_CUSTOMERS` customers (about :data:`PILOT_ROWS` rows) from a fixed seed
   (:data:`PILOT_SEED`), so the calibration depends only on the arguments; the realised total
   then differs from the target by the pilot's and the population's sampling noise, about 1 %
@@ -41,7 +43,16 @@ from cxml.data._sample_frame import CSAT, NPS, PURCHASE
 from cxml.data._sample_knobs import Knobs
 from cxml.exceptions import ParameterError
 
-__all__ = ["PILOT_CUSTOMERS", "PILOT_SEED", "Counts", "calibrate", "pilot_counter", "population_counter"]
+__all__ = [
+    "PILOT_CUSTOMERS",
+    "PILOT_SEED",
+    "Counter",
+    "Counts",
+    "calibrate",
+    "count_rows",
+    "pilot_counter",
+    "population_counter",
+]
 
 PILOT_CUSTOMERS = 10_000
 #: ... but fewer when the target has many rows per customer, to keep a pilot near this many rows
@@ -72,15 +83,16 @@ def pilot_counter(catalogue: Catalogue, days: float, n_customers: int, n_events:
     n_pilot = PILOT_CUSTOMERS
     if n_events is not None:
         n_pilot = int(np.clip(PILOT_ROWS * n_customers // n_events, 1_000, PILOT_CUSTOMERS))
-    return lambda knobs: _count(np.random.default_rng(PILOT_SEED), n_pilot, days, catalogue, knobs)
+    return lambda knobs: count_rows(np.random.default_rng(PILOT_SEED), n_pilot, days, catalogue, knobs)
 
 
 def population_counter(rng: np.random.Generator, n_customers: int, days: float, catalogue: Catalogue) -> Counter:
     """Counts of the very population ``rng`` will simulate next (``rng`` itself is not advanced)."""
-    return lambda knobs: _count(copy.deepcopy(rng), n_customers, days, catalogue, knobs)
+    return lambda knobs: count_rows(copy.deepcopy(rng), n_customers, days, catalogue, knobs)
 
 
-def _count(rng: np.random.Generator, n: int, days: float, catalogue: Catalogue, knobs: Knobs) -> Counts:
+def count_rows(rng: np.random.Generator, n: int, days: float, catalogue: Catalogue, knobs: Knobs) -> Counts:
+    """Rows per customer of ``n`` customers simulated from ``rng``."""
     by_kind = np.zeros(6)
     for rows in simulate(rng, n, days, catalogue, knobs).rows:
         by_kind[rows.kind] += rows.customer.size

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 
 from cxml._checks import check_bool, check_int, check_random_state
 from cxml._version import __version__
-from cxml.data._sample_calibrate import calibrate, pilot_counter
+from cxml.data._sample_calibrate import Counter, Counts, calibrate, count_rows
 from cxml.data._sample_catalogue import Catalogue, make_catalogue
 from cxml.data._sample_events import simulate
 from cxml.data._sample_knobs import Knobs, check_knobs, check_target, check_window
@@ -56,6 +56,8 @@ DEFAULT_MEMORY_BUDGET = 512 * 2**20
 MANIFEST = "_cxml_dataset.json"
 PART = "part-{:05d}.parquet"
 ROW_GROUP_ROWS = 1 << 20
+#: the calibration simulates the dataset's first units, about this many rows, at most PILOT_UNITS
+PILOT_ROWS, PILOT_UNITS = 1_000_000, 20
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,10 @@ def write_dataset(
     n_customers
         Customers (≥ 1).
     n_events
-        Target number of rows (≥ ``n_customers``), hit within ~1 % at 100k customers by a pilot
-        calibration of the purchase and engagement rates; ``None``: what the default rates give.
+        Target number of rows (≥ ``n_customers``). The purchase and engagement rates are
+        calibrated on the dataset's own first units (all of them up to ~20k customers, so a small
+        dataset lands within ~2 %; a big one within its sampling noise, ~1-3 %); ``None``: what
+        the default rates give.
     n_items
         Items in the catalogue (≥ 1).
     start, end
@@ -223,7 +227,7 @@ def _prepare(spec: _Spec, entropy: Any, days: float) -> tuple[Catalogue, IdForma
     catalogue = make_catalogue(rng, spec.n_items, zipf_exponent=knobs.zipf_exponent,
                                n_categories=knobs.n_categories)
     item_names = id_names("I", rng.permutation(spec.n_items), len(str(spec.n_items - 1)))
-    counter = pilot_counter(catalogue, days, spec.n_customers, spec.n_events)
+    counter = _first_units_counter(spec, entropy, days, catalogue)
     knobs = calibrate(knobs, counter, spec.n_customers, spec.n_events, spec.purchase_share)
     expected = spec.n_events
     if expected is None:
@@ -231,6 +235,25 @@ def _prepare(spec: _Spec, entropy: Any, days: float) -> tuple[Catalogue, IdForma
     # orders are fewer than rows; twice the expected rows leaves room for sampling noise
     ids = IdFormat(len(str(spec.n_customers - 1)), len(str(2 * expected)), item_names)
     return catalogue, ids, knobs, float(expected)
+
+
+def _first_units_counter(spec: _Spec, entropy: Any, days: float, catalogue: Catalogue) -> Counter:
+    """Calibrate on the dataset's own first units (all of a small one): about
+    :data:`PILOT_ROWS` rows, at most :data:`PILOT_UNITS` units."""
+    n_units = math.ceil(spec.n_customers / SEED_BLOCK)
+    per_customer = 40.0 if spec.n_events is None else spec.n_events / spec.n_customers
+    k = int(np.clip(round(PILOT_ROWS / per_customer / SEED_BLOCK), 1, min(PILOT_UNITS, n_units)))
+    n = min(k * SEED_BLOCK, spec.n_customers)
+
+    def counter(knobs: Knobs) -> Counts:
+        totals = np.zeros(4)
+        for u in range(k):
+            rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(1, u)))
+            size = min(SEED_BLOCK, spec.n_customers - u * SEED_BLOCK)
+            totals += np.asarray(count_rows(rng, size, days, catalogue, knobs)) * size
+        return Counts(*(totals / n))
+
+    return counter
 
 
 def _blocks(n_customers: int, units_per_block: int) -> list[range]:
