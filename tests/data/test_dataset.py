@@ -117,7 +117,7 @@ def test_refuses_a_non_empty_output_unless_overwrite(tmp_path: Path) -> None:
     ("kwargs", "message"),
     [
         ({"n_customers": 0}, "n_customers=0"),
-        ({"n_events": 10}, "n_events=10 is below"),
+        ({"n_events": 10}, "n_events=10 for n_customers=100"),
         ({"zipf_exponent": -0.5}, "zipf_exponent=-0.5"),
         ({"basket_size": 0}, "basket_size=0"),
         ({"memory_budget": 1024}, "memory_budget=1024"),

@@ -26,6 +26,8 @@ BASKET_SHAPE, BASKET_SCALE, MAX_LINES = 2.0, 0.45, 8
 N_FAVOURITES, REBUY_A, REBUY_B = 3, 1.2, 4.0
 #: share of customers who answer surveys
 RESPONDENT_SHARE = 0.2
+#: a row target asks for at most this many rows per customer (two years of a very busy customer)
+MAX_ROWS_PER_CUSTOMER = 10_000
 #: a basket knob allows orders up to this many times the mean basket (today's cap: 8 lines)
 MAX_LINES_PER_MEAN = 5.0
 #: a basket knob gives each customer this many favourites per line of the mean basket (at least 3)
@@ -129,13 +131,14 @@ def check_knobs(
 
 
 def check_target(n_customers: int, n_events: Any, purchase_share: Any) -> tuple[int | None, float | None]:
-    """Validate the row target (at least one row per customer) and the purchase share."""
+    """Validate the row target (1 to :data:`MAX_ROWS_PER_CUSTOMER` rows per customer) and the purchase share."""
     if n_events is not None:
         n_events = check_int("n_events", n_events, minimum=1)
-        if n_events < n_customers:
+        if not n_customers <= n_events <= MAX_ROWS_PER_CUSTOMER * n_customers:
             raise ParameterError(
-                f"n_events={n_events} is below n_customers={n_customers}; every customer has at "
-                "least one purchase, so expected n_events >= n_customers"
+                f"n_events={n_events} for n_customers={n_customers}; every customer has at least "
+                f"one purchase, so expected n_customers <= n_events <= "
+                f"{MAX_ROWS_PER_CUSTOMER:,} * n_customers"
             )
     if purchase_share is not None:
         purchase_share = check_float("purchase_share", purchase_share, minimum=0.0, maximum=1.0,
