@@ -147,3 +147,8 @@ def test_command_line_writes_a_dataset_and_reports_an_existing_output(
     assert main(argv) == 2
     assert "exists and is not empty" in capsys.readouterr().err
     assert main([*argv, "--overwrite"]) == 0
+    # --events alone asks for a dataset; without it the csv sample stays the default
+    assert main(["--customers", "1000", "--events", "30000", "--items", "50", "--out", str(tmp_path / "auto")]) == 0
+    assert (tmp_path / "auto" / MANIFEST).exists()
+    assert main(["--customers", "50", "--items", "20", "--out", str(tmp_path / "csv")]) == 0
+    assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == ["README.md", "events.csv"]

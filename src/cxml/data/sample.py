@@ -250,9 +250,11 @@ def write_sample(
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m cxml.data.sample --out DIR [--format parquet-dataset] [--customers N ...]``.
 
-    ``--format csv`` (the default) writes ``events.csv`` and its data card with
-    :func:`write_sample`; ``--format parquet-dataset`` writes a partitioned parquet dataset with
-    :func:`write_dataset` (e.g. ``--customers 100000 --events 5000000``). ``--help`` lists the flags.
+    ``--format csv`` writes ``events.csv`` and its data card with :func:`write_sample` (the
+    default without ``--events``: ``--out data/sample`` rewrites the repository's sample);
+    ``--format parquet-dataset`` writes a partitioned parquet dataset with :func:`write_dataset`
+    (the default with ``--events``, e.g. ``--customers 100000 --events 5000000``). ``--help``
+    lists the flags.
 
     Parameters
     ----------
@@ -299,8 +301,9 @@ def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
     """
     add = parser.add_argument
     add("--out", required=True, help="output directory")
-    add("--format", choices=("csv", "parquet-dataset"), default="csv",
-        help="csv: events.csv + README.md card (default); parquet-dataset: part-*.parquet + _cxml_dataset.json")
+    add("--format", choices=("csv", "parquet-dataset"), default=None,
+        help="csv: events.csv + README.md card; parquet-dataset: part-*.parquet + _cxml_dataset.json "
+        "(default: parquet-dataset when --events is given, else csv)")
     add("--customers", type=int, default=2000, help="customers (default 2000)")
     add("--items", type=int, default=None, help="items (default 500 for csv, 10000 for parquet-dataset)")
     add("--events", type=int, default=None, help="target number of rows, hit approximately (default: natural)")
@@ -340,7 +343,7 @@ def run_sample(args: argparse.Namespace) -> Path:
         "n_categories": args.categories,
     }
     common = {"n_customers": args.customers, "start": args.start, "end": args.end, "random_state": args.seed}
-    if args.format == "csv":
+    if args.format == "csv" or (args.format is None and args.events is None):
         return write_sample(args.out, n_items=500 if args.items is None else args.items, **common, **knobs)
     budget = {} if args.memory_budget is None else {"memory_budget": args.memory_budget}
     out = write_dataset(
