@@ -60,6 +60,17 @@ def test_zipf_exponent_concentrates_popularity() -> None:
     assert uniform < 0.05 < steep
 
 
+@pytest.mark.parametrize("exponent", [0.7, 1.2])
+def test_zipf_exponent_is_the_rank_frequency_slope(exponent: float) -> None:
+    ev = generate_sample(n_customers=5000, n_items=2000, random_state=1, n_events=150_000, purchase_share=1.0,
+                         basket_size=6.0, zipf_exponent=exponent, n_categories=40)
+    counts = _purchase_lines(ev)[Columns.ITEM].value_counts().to_numpy()
+    rank = np.arange(1, counts.size + 1)
+    # the head (past the noisiest top ranks) of a log-log rank-frequency plot
+    slope = np.polyfit(np.log(rank[2:200]), np.log(counts[2:200]), 1)[0]
+    assert abs(-slope - exponent) < 0.15, slope
+
+
 @pytest.mark.parametrize("basket", [1.0, 3.0, 8.0])
 def test_basket_size_sets_lines_per_order(basket: float) -> None:
     ev = generate_sample(n_customers=1500, n_items=5000, random_state=3, basket_size=basket, n_categories=50)

@@ -156,7 +156,19 @@ def write_dataset(
     ['_cxml_dataset.json', 'part-00000.parquet', 'part-00001.parquet', 'part-00002.parquet']
     2500
     """
-    spec = _check(locals())
+    spec = _check(
+        n_customers=n_customers,
+        n_events=n_events,
+        n_items=n_items,
+        start=start,
+        end=end,
+        purchase_share=purchase_share,
+        zipf_exponent=zipf_exponent,
+        basket_size=basket_size,
+        repeat_rate=repeat_rate,
+        n_categories=n_categories,
+        random_state=random_state,
+    )
     memory_budget = check_int("memory_budget", memory_budget, minimum=16 * 2**20)
     if block_customers is not None:
         block_customers = check_int("block_customers", block_customers, minimum=1)
@@ -184,7 +196,8 @@ def write_dataset(
     return out
 
 
-def _check(args: dict[str, Any]) -> _Spec:
+def _check(**args: Any) -> _Spec:
+    """Validate the dataset's parameters (the arguments of :func:`write_dataset` the rows depend on)."""
     n_customers = check_int("n_customers", args["n_customers"], minimum=1)
     n_items = check_int("n_items", args["n_items"], minimum=1)
     check_window(args["start"], args["end"])
