@@ -70,14 +70,32 @@ class Tastes:
     n_categories: int
 
 
-def make_catalogue(rng: np.random.Generator, n_items: int) -> Catalogue:
-    """Draw categories, popularity and prices of ``n_items`` items."""
-    n_cat = max(1, min(MAX_CATEGORIES, n_items // 5))
+def make_catalogue(
+    rng: np.random.Generator,
+    n_items: int,
+    *,
+    zipf_exponent: float | None = None,
+    n_categories: int | None = None,
+) -> Catalogue:
+    """Draw categories, popularity and prices of ``n_items`` items.
+
+    By default within-category popularity is log-normal and categories are
+    ``min(MAX_CATEGORIES, n_items // 5)``. With ``zipf_exponent`` the same draws only rank the
+    items: item of rank ``r`` (1 = most popular) gets weight ``r ** -zipf_exponent`` and each
+    category's prior share becomes its items' total weight, so the marginal popularity is exactly
+    Zipf; the random stream is the same either way.
+    """
+    n_cat = max(1, min(MAX_CATEGORIES, n_items // 5)) if n_categories is None else n_categories
     share = rng.dirichlet(np.full(n_cat, 3.0))
     # every category gets at least one item, the rest in proportion to its share
     counts = 1 + rng.multinomial(n_items - n_cat, share)
     category = np.repeat(np.arange(n_cat), counts)
     weight = rng.lognormal(0.0, POPULARITY_SIGMA, n_items)
+    if zipf_exponent is not None:
+        rank = np.empty(n_items, dtype=np.float64)
+        rank[np.argsort(-weight, kind="stable")] = np.arange(1, n_items + 1)
+        weight = rank**-zipf_exponent
+        share = np.bincount(category, weights=weight, minlength=n_cat) / weight.sum()
     within = weight / np.bincount(category, weights=weight, minlength=n_cat)[category]
     item_key = category + _block_cumsum(within, counts)
 
@@ -93,9 +111,18 @@ def make_catalogue(rng: np.random.Generator, n_items: int) -> Catalogue:
     return Catalogue(category, price, item_key, share, popular_key)
 
 
-def make_tastes(rng: np.random.Generator, n_customers: int, catalogue: Catalogue) -> Tastes:
+def make_tastes(
+    rng: np.random.Generator,
+    n_customers: int,
+    catalogue: Catalogue,
+    concentration: float = TASTE_CONCENTRATION,
+) -> Tastes:
     """Draw a Dirichlet category taste per customer around the catalogue's category shares."""
-    theta = rng.dirichlet(TASTE_CONCENTRATION * catalogue.category_share, size=n_customers)
+    theta = rng.dirichlet(concentration * catalogue.category_share, size=n_customers)
+    # tiny concentrations (many categories) can underflow a row to 0/0; such a customer gets the prior
+    bad = ~np.isfinite(theta).all(axis=1)
+    if bad.any():
+        theta[bad] = catalogue.category_share
     cum = np.cumsum(theta, axis=1)
     cum[:, -1] = 1.0
     cum += np.arange(n_customers, dtype=np.float64)[:, None]

@@ -65,16 +65,30 @@ class Customers:
         return int(self.acquired.size)
 
 
-def draw_customers(rng: np.random.Generator, n: int, days: float) -> Customers:
-    """Acquisition days spread over the window and heterogeneous rates."""
+def draw_customers(
+    rng: np.random.Generator,
+    n: int,
+    days: float,
+    *,
+    rate_scale: float = 1.0,
+    engagement_scale: float = 1.0,
+) -> Customers:
+    """Acquisition days spread over the window and heterogeneous rates.
+
+    ``rate_scale`` multiplies every purchase rate and divides every dropout probability (at
+    most 1), so a customer buys that many times more often over a lifetime of the same expected
+    length; ``engagement_scale`` multiplies every engagement and support rate. Both apply after
+    the draws (same random stream; ``1.0`` leaves everything unchanged).
+    """
     acquired = rng.random(n) * days
     rate = rng.gamma(RATE_SHAPE, RATE_SCALE, n)
     dropout_p = np.clip(rng.beta(DROPOUT_A, DROPOUT_B, n), 1e-6, 1.0)
     # frequent buyers browse more, flighty ones less: engagement carries some signal on its own
     affinity = (rate / (RATE_SHAPE * RATE_SCALE)) ** 0.3 * (1.0 - dropout_p)
-    engagement = rng.gamma(ENGAGEMENT_SHAPE, ENGAGEMENT_SCALE, n) * affinity
-    support = rng.gamma(SUPPORT_SHAPE, SUPPORT_SCALE, n)
-    return Customers(acquired, rate, dropout_p, engagement, support)
+    engagement = rng.gamma(ENGAGEMENT_SHAPE, ENGAGEMENT_SCALE, n) * affinity * engagement_scale
+    support = rng.gamma(SUPPORT_SHAPE, SUPPORT_SCALE, n) * engagement_scale
+    dropout_p = np.minimum(dropout_p / rate_scale, 1.0) if rate_scale != 1.0 else dropout_p
+    return Customers(acquired, rate * rate_scale, dropout_p, engagement, support)
 
 
 def simulate_orders(

@@ -18,6 +18,11 @@ It is deterministic for a seed: every draw comes from one ``np.random.default_rn
 ``python -m cxml.data.sample --out data/sample`` writes ``events.csv`` and a ``README.md`` data
 card; the repository's ``data/sample`` was made that way.
 
+Knobs shape it for benchmarks (rows, items, Zipf popularity, basket size, repeat rate, purchase
+share; see :func:`generate_sample`), and :func:`write_dataset` writes the same model at any size
+as a partitioned parquet dataset, block by block in bounded memory
+(``python -m cxml.data.sample --format parquet-dataset --customers 100000 --events 5000000 --out DIR``).
+
 Examples
 --------
 >>> from cxml.data.sample import generate_sample
@@ -29,7 +34,9 @@ Examples
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,50 +45,28 @@ import numpy as np
 import pandas as pd
 
 from cxml._checks import check_int
+from cxml.data._sample_calibrate import PILOT_CUSTOMERS, calibrate, pilot_counter, population_counter
 from cxml.data._sample_card import render_card
-from cxml.data._sample_catalogue import (
-    Catalogue,
-    Tastes,
-    draw_items,
-    draw_popular_items,
-    make_catalogue,
-    make_tastes,
-)
-from cxml.data._sample_customers import (
-    SUPPORT_BOOST,
-    Customers,
-    closeness_to_dropout,
-    draw_customers,
-    engagement_level,
-    simulate_orders,
-    support_level,
-    thinned_times,
-)
-from cxml.data._sample_frame import CSAT, LOGIN, NPS, PURCHASE, SUPPORT, VIEW, Rows, assemble, order_numbers
-from cxml.exceptions import ParameterError
-from cxml.schema import Columns, parse_as_of
+from cxml.data._sample_catalogue import make_catalogue
+from cxml.data._sample_events import RETURN_RATE, simulate
+from cxml.data._sample_frame import assemble, order_numbers
+from cxml.data._sample_knobs import MAX_LINES, N_FAVOURITES, RESPONDENT_SHARE, check_knobs, check_target, check_window
+from cxml.data._scale import MANIFEST, write_dataset
+from cxml.exceptions import CxmlError
+from cxml.schema import Columns
 
-__all__ = ["generate_sample", "load_sample", "main", "write_sample"]
+__all__ = [
+    "add_sample_arguments",
+    "generate_sample",
+    "load_sample",
+    "main",
+    "run_sample",
+    "write_dataset",
+    "write_sample",
+]
 
 SAMPLE_FILE = "events.csv"
 CARD_FILE = "README.md"
-
-#: order lines = 1 + Poisson(basket), basket ~ Gamma(shape, scale) per customer, at most 8
-BASKET_SHAPE, BASKET_SCALE, MAX_LINES = 2.0, 0.45, 8
-#: quantity = 1 + Poisson(q), q ~ Gamma(shape, scale) per customer, at most 12
-QUANTITY_SHAPE, QUANTITY_SCALE, MAX_QUANTITY = 1.0, 0.3, 12
-#: favourite items per customer and the share of lines that rebuy one ~ Beta(a, b) per customer
-N_FAVOURITES, REBUY_A, REBUY_B = 3, 1.2, 4.0
-#: share of purchase lines returned, and the mean delay (days) after a minimum of one day
-RETURN_RATE, RETURN_DELAY_DAYS = 0.04, 8.0
-#: share of engagement events that are item views (the rest are logins), and of views by taste
-VIEW_SHARE, VIEW_BY_TASTE = 0.6, 0.8
-#: share of customers who answer surveys; a respondent rates some extra orders and support contacts
-RESPONDENT_SHARE, NPS_EXTRA_ORDERS, CSAT_AFTER_SUPPORT = 0.2, 0.25, 0.6
-#: satisfaction: NPS mean of an engaged customer, its spread across customers, the answer noise
-#: and the drop at dropout; the same for CSAT (which follows the customer's NPS satisfaction)
-NPS_MEAN, NPS_SPREAD, NPS_NOISE, NPS_DROP = 8.0, 1.2, 1.2, 4.0
-CSAT_MEAN, CSAT_NOISE, CSAT_DROP = 4.2, 0.7, 1.8
 
 
 def generate_sample(
@@ -90,8 +75,18 @@ def generate_sample(
     start: Any = "2023-01-01",
     end: Any = "2024-12-31",
     random_state: int | np.random.Generator | None = 0,
+    *,
+    n_events: int | None = None,
+    purchase_share: float | None = None,
+    zipf_exponent: float | None = None,
+    basket_size: float | None = None,
+    repeat_rate: float | None = None,
+    n_categories: int | None = None,
 ) -> pd.DataFrame:
     """Simulate a canonical events table of a small online shop (see the module docstring).
+
+    The keyword-only knobs shape it for benchmarks (e.g. grocery-like: many items, big sparse
+    baskets, mostly purchases); each left at ``None`` keeps the default sample's behaviour.
 
     Parameters
     ----------
@@ -101,6 +96,27 @@ def generate_sample(
         First and last day of the window (date-like, ``end`` inclusive).
     random_state
         Seed (or Generator) of the only random stream used; the same seed gives the same table.
+    n_events
+        Target number of rows (≥ ``n_customers``), hit approximately (a few percent at thousands
+        of customers) by scaling the purchase and engagement rates, calibrated on a pilot
+        simulation (:mod:`cxml.data._sample_calibrate`). ``None``: what the rates give (~33 a customer).
+    purchase_share
+        Share of rows that are purchase lines and returns, in ``(0, 1]``; the rest are views,
+        logins, support contacts and survey answers. ``None``: today's mix (~22 %), or with
+        ``n_events`` alone the same mix at the new size. ``1.0`` turns engagement and surveys off.
+    zipf_exponent
+        Item popularity follows ``rank ** -zipf_exponent`` (``0`` = uniform, ``1`` = classic Zipf,
+        larger = more concentrated); ``None``: log-normal popularity within categories.
+    basket_size
+        Mean lines per order (≥ 1; slightly fewer remain after removing an item drawn twice in
+        one order); orders are capped at ``max(8, 5 * basket_size)`` lines and each customer
+        gets ``max(3, 2 * basket_size)`` favourites. ``None``: about 1.9 lines, at most 8.
+    repeat_rate
+        Mean share of order lines that rebuy one of the customer's favourite items, in ``[0, 1]``
+        (per customer ~ Beta around it). ``None``: 0.23.
+    n_categories
+        Latent taste categories (1 to ``n_items``); customers' Dirichlet tastes keep today's
+        focus per category. ``None``: ``min(15, n_items // 5)``.
 
     Returns
     -------
@@ -109,6 +125,11 @@ def generate_sample(
         item_id, quantity, amount, value, order_id``), timestamps to the second, amounts in
         cents, sorted by timestamp. Ids look like ``C0042``, ``I017``, ``O00123``.
 
+    Raises
+    ------
+    ParameterError
+        A knob out of range, ``end`` before ``start``, or an ``n_events`` the model cannot reach.
+
     Examples
     --------
     >>> ev = generate_sample(n_customers=30, n_items=20, random_state=0)
@@ -116,133 +137,31 @@ def generate_sample(
     True
     >>> bool((ev.loc[ev["event_type"] == "nps", "value"].between(0, 10)).all())
     True
+    >>> grocery = generate_sample(500, 2000, n_events=20_000, purchase_share=1.0, basket_size=8.0)
+    >>> sorted(grocery["event_type"].unique())
+    ['purchase']
     """
     n_customers = check_int("n_customers", n_customers, minimum=1)
     n_items = check_int("n_items", n_items, minimum=1)
-    first, last = parse_as_of(start, "start"), parse_as_of(end, "end")
-    if last < first:
-        raise ParameterError(f"end={end!r} is before start={start!r}; expected end >= start")
-    days = float((last.normalize() - first.normalize()).days + 1)
+    first, days = check_window(start, end)
+    n_events, purchase_share = check_target(n_customers, n_events, purchase_share)
+    knobs = check_knobs(
+        n_items,
+        zipf_exponent=zipf_exponent,
+        n_categories=n_categories,
+        basket_size=basket_size,
+        repeat_rate=repeat_rate,
+    )
     rng = np.random.default_rng(random_state)
-
-    catalogue = make_catalogue(rng, n_items)
-    cust = draw_customers(rng, n_customers, days)
-    tastes = make_tastes(rng, n_customers, catalogue)
-    order_cust, order_day, dropout = simulate_orders(rng, cust, days)
-    lines = _order_lines(rng, order_cust, order_day, tastes, catalogue)
-    rows = [
-        lines,
-        _returns(rng, lines, catalogue.price, days),
-        *_engagement(rng, cust, dropout, days, tastes, catalogue),
-    ]
-    rows += _feedback(rng, order_cust, order_day, rows[-1], dropout, days)
-    order_number = order_numbers(order_cust, order_day)
-    return assemble(rows, first, days, n_customers, n_items, order_number, rng)
-
-
-def _order_lines(
-    rng: np.random.Generator,
-    order_cust: np.ndarray,
-    order_day: np.ndarray,
-    tastes: Tastes,
-    catalogue: Catalogue,
-) -> Rows:
-    """Lines of every order: basket size, items (taste or a rebought favourite), quantities."""
-    n_customers = tastes.key.size // tastes.n_categories
-    basket = rng.gamma(BASKET_SHAPE, BASKET_SCALE, n_customers)
-    n_lines = 1 + np.minimum(rng.poisson(basket[order_cust]), MAX_LINES - 1)
-    line_order = np.repeat(np.arange(order_cust.size), n_lines)
-    line_cust = order_cust[line_order]
-    favourites = draw_items(rng, np.repeat(np.arange(n_customers), N_FAVOURITES), tastes, catalogue)
-    rebuy_p = rng.beta(REBUY_A, REBUY_B, n_customers)
-    item = draw_items(rng, line_cust, tastes, catalogue)
-    rebuy = rng.random(item.size) < rebuy_p[line_cust]
-    pick = rng.integers(0, N_FAVOURITES, int(rebuy.sum()))
-    item[rebuy] = favourites.reshape(n_customers, N_FAVOURITES)[line_cust[rebuy], pick]
-    # one line per item and order (the first draw wins)
-    _, first_line = np.unique(line_order * catalogue.n_items + item, return_index=True)
-    first_line.sort()
-    line_order, line_cust, item = line_order[first_line], line_cust[first_line], item[first_line]
-    q_mean = rng.gamma(QUANTITY_SHAPE, QUANTITY_SCALE, n_customers)
-    qty = 1 + np.minimum(rng.poisson(q_mean[line_cust]), MAX_QUANTITY - 1)
-    amount = np.round(catalogue.price[item] * qty, 2)
-    return Rows(line_cust, order_day[line_order], PURCHASE, item, qty, amount, order=line_order)
-
-
-def _returns(rng: np.random.Generator, lines: Rows, price: np.ndarray, days: float) -> Rows:
-    """A later, negative line of the same item and order; those after the window are not seen."""
-    ret = np.flatnonzero(rng.random(lines.customer.size) < RETURN_RATE)
-    day = lines.day[ret] + 1.0 + rng.exponential(RETURN_DELAY_DAYS, ret.size)
-    qty = -rng.integers(1, np.asarray(lines.quantity)[ret] + 1)
-    seen = day < days
-    ret, day, qty = ret[seen], day[seen], qty[seen]
-    item = np.asarray(lines.item)[ret]
-    order = np.asarray(lines.order)[ret]
-    return Rows(lines.customer[ret], day, PURCHASE, item, qty, np.round(price[item] * qty, 2), order=order)
-
-
-def _engagement(
-    rng: np.random.Generator,
-    cust: Customers,
-    dropout: np.ndarray,
-    days: float,
-    tastes: Tastes,
-    catalogue: Catalogue,
-) -> list[Rows]:
-    """Views and logins that fade before dropout, and support contacts that rise (last)."""
-    owner, day = thinned_times(rng, cust.engagement, cust.acquired, days, dropout, engagement_level, 1.0)
-    is_view = rng.random(owner.size) < VIEW_SHARE
-    view_cust = owner[is_view]
-    by_taste = rng.random(view_cust.size) < VIEW_BY_TASTE
-    view_item = draw_popular_items(rng, view_cust.size, catalogue)
-    view_item[by_taste] = draw_items(rng, view_cust[by_taste], tastes, catalogue)
-    sup_cust, sup_day = thinned_times(
-        rng, cust.support, cust.acquired, days, dropout, support_level, SUPPORT_BOOST
-    )
-    return [
-        Rows(view_cust, day[is_view], VIEW, view_item),
-        Rows(owner[~is_view], day[~is_view], LOGIN),
-        Rows(sup_cust, sup_day, SUPPORT),
-    ]
-
-
-def _feedback(
-    rng: np.random.Generator,
-    order_cust: np.ndarray,
-    order_day: np.ndarray,
-    support: Rows,
-    dropout: np.ndarray,
-    days: float,
-) -> list[Rows]:
-    """NPS after one random order (plus some more) and CSAT after some support contacts, by
-    respondents only; both scores fall as the dropout day gets close."""
-    n_customers = dropout.size
-    respondent = rng.random(n_customers) < RESPONDENT_SHARE
-    satisfaction = rng.normal(NPS_MEAN, NPS_SPREAD, n_customers)
-    per_cust = np.bincount(order_cust, minlength=n_customers)
-    chosen = np.cumsum(per_cust) - per_cust + np.floor(rng.random(n_customers) * per_cust).astype(np.int64)
-    extra = rng.random(order_cust.size) < NPS_EXTRA_ORDERS
-    answered = respondent[order_cust] & ((np.arange(order_cust.size) == chosen[order_cust]) | extra)
-    nps_cust = order_cust[answered]
-    nps_day = order_day[answered] + 0.5 + rng.exponential(2.0, nps_cust.size)
-    nps_mu = satisfaction[nps_cust] - NPS_DROP * closeness_to_dropout(nps_day, dropout[nps_cust])
-    nps = np.clip(np.rint(nps_mu + rng.normal(0.0, NPS_NOISE, nps_cust.size)), 0, 10)
-
-    rated = respondent[support.customer] & (rng.random(support.customer.size) < CSAT_AFTER_SUPPORT)
-    csat_cust = support.customer[rated]
-    csat_day = support.day[rated] + rng.random(csat_cust.size) * 2.0
-    csat_mu = (
-        CSAT_MEAN
-        + (satisfaction[csat_cust] - NPS_MEAN) / 2.5
-        - CSAT_DROP * closeness_to_dropout(csat_day, dropout[csat_cust])
-    )
-    csat = np.clip(np.rint(csat_mu + rng.normal(0.0, CSAT_NOISE, csat_cust.size)), 1, 5)
-    # answers given after the window are not seen
-    n_in, c_in = nps_day < days, csat_day < days
-    return [
-        Rows(nps_cust[n_in], nps_day[n_in], NPS, value=nps[n_in]),
-        Rows(csat_cust[c_in], csat_day[c_in], CSAT, value=csat[c_in]),
-    ]
+    catalogue = make_catalogue(rng, n_items, zipf_exponent=knobs.zipf_exponent, n_categories=knobs.n_categories)
+    if n_customers <= PILOT_CUSTOMERS:
+        counter = population_counter(rng, n_customers, days, catalogue)
+    else:
+        counter = pilot_counter(catalogue, days, n_customers, n_events)
+    knobs = calibrate(knobs, counter, n_customers, n_events, purchase_share)
+    pop = simulate(rng, n_customers, days, catalogue, knobs)
+    order_number = order_numbers(pop.order_customer, pop.order_day)
+    return assemble(pop.rows, first, days, n_customers, n_items, order_number, rng)
 
 
 def load_sample() -> pd.DataFrame:
@@ -269,12 +188,29 @@ def write_sample(
     start: Any = "2023-01-01",
     end: Any = "2024-12-31",
     random_state: int = 0,
+    **knobs: Any,
 ) -> Path:
     """Generate a sample (arguments of :func:`generate_sample`) and write it to directory ``out``.
 
     Writes ``events.csv`` (ISO timestamps, amounts with two decimals, whole quantities and
     scores, empty cells for missing values, ``\\n`` line ends: byte-identical for the same
     arguments) and ``README.md``, a data card with the counts. Returns the csv path.
+
+    Parameters
+    ----------
+    out
+        Output directory (created if needed).
+    n_customers, n_items, start, end, random_state
+        As in :func:`generate_sample`.
+    **knobs
+        The keyword-only knobs of :func:`generate_sample` (``n_events``, ``purchase_share``,
+        ``zipf_exponent``, ``basket_size``, ``repeat_rate``, ``n_categories``); those given
+        (not ``None``) are listed on the data card.
+
+    Returns
+    -------
+    pathlib.Path
+        The csv file.
 
     Examples
     --------
@@ -290,6 +226,7 @@ def write_sample(
         "start": start,
         "end": end,
         "random_state": random_state,
+        **{k: v for k, v in knobs.items() if v is not None},
     }
     events = generate_sample(**params)
     directory = Path(out)
@@ -311,26 +248,117 @@ def write_sample(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m cxml.data.sample --out data/sample [--customers N ...]``."""
+    """Command line: ``python -m cxml.data.sample --out DIR [--format parquet-dataset] [--customers N ...]``.
+
+    ``--format csv`` writes ``events.csv`` and its data card with :func:`write_sample` (the
+    default without ``--events``: ``--out data/sample`` rewrites the repository's sample);
+    ``--format parquet-dataset`` writes a partitioned parquet dataset with :func:`write_dataset`
+    (the default with ``--events``, e.g. ``--customers 100000 --events 5000000``). ``--help``
+    lists the flags.
+
+    Parameters
+    ----------
+    argv
+        Arguments without the program name (``None``: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code: 0, or 2 after printing a :class:`cxml.CxmlError` (a bad knob, an existing
+        output) to stderr.
+    """
     parser = argparse.ArgumentParser(
-        prog="python -m cxml.data.sample", description="Write the synthetic cxml events sample."
+        prog="python -m cxml.data.sample", description="Write the synthetic cxml events sample or dataset."
     )
-    parser.add_argument("--out", required=True, help="output directory (events.csv, README.md)")
-    parser.add_argument("--customers", type=int, default=2000, help="customers (default 2000)")
-    parser.add_argument("--items", type=int, default=500, help="items (default 500)")
-    parser.add_argument("--start", default="2023-01-01", help="first day (default 2023-01-01)")
-    parser.add_argument("--end", default="2024-12-31", help="last day, inclusive (default 2024-12-31)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    args = parser.parse_args(argv)
-    write_sample(
-        args.out,
-        n_customers=args.customers,
-        n_items=args.items,
-        start=args.start,
-        end=args.end,
-        random_state=args.seed,
-    )
+    add_sample_arguments(parser)
+    try:
+        run_sample(parser.parse_args(argv))
+    except CxmlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _byte_size(text: str) -> int:
+    """``"512M"`` / ``"2G"`` / ``"1048576"`` as bytes (for ``--memory-budget``)."""
+    units = {"K": 2**10, "M": 2**20, "G": 2**30}
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    try:
+        if text[-1:] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size; expected bytes like 512M or 2G") from None
+
+
+def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the flags of ``python -m cxml.data.sample`` to ``parser`` (for ``cxml sample``).
+
+    Parameters
+    ----------
+    parser
+        The parser (or sub-command parser) to extend; :func:`run_sample` reads what it parses.
+    """
+    add = parser.add_argument
+    add("--out", required=True, help="output directory")
+    add("--format", choices=("csv", "parquet-dataset"), default=None,
+        help="csv: events.csv + README.md card; parquet-dataset: part-*.parquet + _cxml_dataset.json "
+        "(default: parquet-dataset when --events is given, else csv)")
+    add("--customers", type=int, default=2000, help="customers (default 2000)")
+    add("--items", type=int, default=None, help="items (default 500 for csv, 10000 for parquet-dataset)")
+    add("--events", type=int, default=None, help="target number of rows, hit approximately (default: natural)")
+    add("--start", default="2023-01-01", help="first day (default 2023-01-01)")
+    add("--end", default="2024-12-31", help="last day, inclusive (default 2024-12-31)")
+    add("--seed", type=int, default=0, help="random seed (default 0)")
+    add("--purchase-share", type=float, default=None, help="share of rows that are purchases (default ~0.22)")
+    add("--zipf", type=float, default=None, help="Zipf exponent of item popularity (default: log-normal)")
+    add("--basket-size", type=float, default=None, help="mean lines per order (default ~1.9)")
+    add("--repeat-rate", type=float, default=None, help="share of lines rebuying a favourite (default ~0.23)")
+    add("--categories", type=int, default=None, help="latent taste categories (default min(15, items/5))")
+    add("--memory-budget", type=_byte_size, default=None, help="parquet-dataset: bytes at once, e.g. 512M")
+    add("--block-customers", type=int, default=None, help="parquet-dataset: customers per part file")
+    add("--overwrite", action="store_true", help="parquet-dataset: replace a non-empty --out")
+    add("--progress", action="store_true", help="parquet-dataset: progress bar over the blocks")
+
+
+def run_sample(args: argparse.Namespace) -> Path:
+    """Write what the flags of :func:`add_sample_arguments` ask for.
+
+    Parameters
+    ----------
+    args
+        The parsed flags.
+
+    Returns
+    -------
+    pathlib.Path
+        The csv file, or the dataset directory.
+    """
+    knobs = {
+        "n_events": args.events,
+        "purchase_share": args.purchase_share,
+        "zipf_exponent": args.zipf,
+        "basket_size": args.basket_size,
+        "repeat_rate": args.repeat_rate,
+        "n_categories": args.categories,
+    }
+    common = {"n_customers": args.customers, "start": args.start, "end": args.end, "random_state": args.seed}
+    if args.format == "csv" or (args.format is None and args.events is None):
+        return write_sample(args.out, n_items=500 if args.items is None else args.items, **common, **knobs)
+    budget = {} if args.memory_budget is None else {"memory_budget": args.memory_budget}
+    out = write_dataset(
+        args.out,
+        n_items=10_000 if args.items is None else args.items,
+        block_customers=args.block_customers,
+        overwrite=args.overwrite,
+        progress=args.progress,
+        **budget,
+        **common,
+        **knobs,
+    )
+    counts = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["counts"]
+    print(f"wrote {counts['rows']:,} rows of {counts['customers']:,} customers in {counts['parts']} parts to {out}")
+    return out
 
 
 if __name__ == "__main__":
