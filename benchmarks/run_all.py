@@ -50,9 +50,10 @@ QUICK_ARGS: dict[str, list[str]] = {
     "churn": ["--seeds", "1", "--out", str(Path(tempfile.gettempdir()) / "cxml-bench-quick-churn.json")],
     "bgnbd": ["--customers", "2000", "--repeats", "1", "--no-write"],
     "scoring": ["--quick", "--no-write"],
+    "generate": ["--quick", "--no-write"],
 }
 #: Report order; scripts not listed come after, in name order.
-ORDER = ["recommend", "churn", "bgnbd", "features", "scoring"]
+ORDER = ["recommend", "churn", "bgnbd", "features", "scoring", "generate"]
 LIBRARIES = ["cxml", "numpy", "pandas", "scipy", "scikit-learn", "implicit", "lightgbm", "pyarrow", "mlflow"]
 
 
@@ -335,6 +336,25 @@ def render_scoring(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
     return out
 
 
+def render_generate(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    rows = d.get("rows") or []
+    out = table(["case", "customers", "items", "target rows", "rows", "off target %", "seconds", "rows/s",
+                 "peak RSS GB"],
+                ([r.get("case"), r.get("customers"), r.get("items", ""), r.get("target_events"), r.get("rows"),
+                  r.get("target_deviation_pct"), r.get("seconds"), r.get("rows_per_s"), r.get("peak_rss_gb")]
+                 for r in rows), digits=2)
+    datasets = sorted((r for r in rows if r.get("case") == "write_dataset"), key=lambda r: r.get("rows", 0))
+    five = next((r for r in datasets if r.get("target_events") == 5_000_000), None)
+    if five is not None:
+        bars.append(["generate", "write_dataset (cxml sample --events): 100k customers / 5M events, s",
+                     five["seconds"], "< 120", five["seconds"] < 120])
+    if len(datasets) >= 2 and datasets[0].get("peak_rss_gb"):
+        ratio = datasets[-1]["peak_rss_gb"] / datasets[0]["peak_rss_gb"]
+        bars.append(["generate", f"peak RSS, {fmt(datasets[-1]['rows'])} over {fmt(datasets[0]['rows'])} rows",
+                     round(ratio, 2), "≤ 1.25 (flat in size)", ratio <= 1.25])
+    return out
+
+
 def render_generic(d: dict[str, Any], bars: list[list[Any]] | None = None) -> list[str]:
     """Scalars of a JSON file this runner has no dedicated renderer for."""
     flat: list[tuple[str, Any]] = []
@@ -356,6 +376,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any], list[list[Any]]], list
     "bgnbd": ("BG/NBD and Gamma-Gamma: fit speed and parameter recovery", render_bgnbd),
     "features": ("Customer features: speed against a pandas groupby/apply reference", render_features),
     "scoring": ("Scoring: batch throughput and Scorer.recommend latency", render_scoring),
+    "generate": ("Synthetic data: the generator and the parquet dataset writer at scale", render_generate),
 }
 
 

@@ -76,8 +76,7 @@ def test_k_parses_to_an_int() -> None:
     args = build_parser().parse_args(["score", "--model", "m", "--events", "e", "--as-of", "2024-01-01",
                                       "--out", "o", "--k", "7", "--chunk-size", "3"])
     assert args.k == 7 and args.chunk_size == 3
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["sample", "--customers", "0"])
+    assert main(["sample", "--out", "unused", "--customers", "0"]) == EXIT_ERROR  # refused before writing
 
 
 def test_missing_required_flag_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

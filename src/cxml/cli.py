@@ -21,7 +21,7 @@ from cxml._uri import resolve_tracking_uri
 from cxml._version import __version__
 from cxml.bundle import read_metadata
 from cxml.data import describe_events, load_events
-from cxml.data.sample import write_sample
+from cxml.data.sample import add_sample_arguments, run_sample
 from cxml.exceptions import CxmlError, ParameterError, SchemaError, SourceError
 from cxml.report import build as build_report
 from cxml.schema import parse_as_of
@@ -66,8 +66,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ParameterError(f"--out {args.out!r} is a file; expected a directory (it is created when missing)")
-    path = write_sample(out, n_customers=args.customers, n_items=args.items,
-                        random_state=args.seed)
+    path = run_sample(args)
     print(f"wrote {path}")
     return 0
 
@@ -189,11 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reading(p)
     p.set_defaults(func=_cmd_describe)
 
-    p = sub.add_parser("sample", help="write the synthetic sample events (deterministic)")
-    p.add_argument("--out", default="data/sample", help="output directory (default data/sample)")
-    p.add_argument("--customers", type=positive, default=2000)
-    p.add_argument("--items", type=positive, default=500)
-    p.add_argument("--seed", type=_int_at_least(0), default=0)
+    p = sub.add_parser("sample", help="write synthetic events: the bundled sample (csv) or a parquet dataset at "
+                                      "scale (--events; deterministic for a --seed)")
+    add_sample_arguments(p, default_out="data/sample")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("train", help="train the configured models and log them to MLflow")

@@ -291,16 +291,21 @@ def _byte_size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size; expected bytes like 512M or 2G") from None
 
 
-def add_sample_arguments(parser: argparse.ArgumentParser) -> None:
+def add_sample_arguments(parser: argparse.ArgumentParser, *, default_out: str | None = None) -> None:
     """Add the flags of ``python -m cxml.data.sample`` to ``parser`` (for ``cxml sample``).
 
     Parameters
     ----------
     parser
         The parser (or sub-command parser) to extend; :func:`run_sample` reads what it parses.
+    default_out
+        Default of ``--out``; ``None`` (default) makes ``--out`` required.
     """
     add = parser.add_argument
-    add("--out", required=True, help="output directory")
+    if default_out is None:
+        add("--out", required=True, help="output directory")
+    else:
+        add("--out", default=default_out, help=f"output directory (default {default_out})")
     add("--format", choices=("csv", "parquet-dataset"), default=None,
         help="csv: events.csv + README.md card; parquet-dataset: part-*.parquet + _cxml_dataset.json "
         "(default: parquet-dataset when --events is given, else csv)")
