@@ -11,7 +11,7 @@ from scipy.optimize import approx_fprime
 
 import cxml
 from cxml.churn import BGNBDModel, GammaGammaModel, rfm_summary
-from cxml.churn.gamma_gamma import _gg_loglik
+from cxml.churn._gg_math import gg_loglik as _gg_loglik
 
 AS_OF = "1997-10-01"
 # Fader, Hardie & Lee (2005b), "RFM and CLV: using iso-value curves for customer base analysis",

@@ -12,14 +12,15 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 
 from cxml._checks import check_bool, check_float, check_int, check_random_state
 from cxml.churn._optim import minimize_log_params, report_convergence
 from cxml.churn.summary import time_unit_days
-from cxml.exceptions import NotFittedError
+from cxml.exceptions import NotFittedError, ParameterError
 
-__all__ = ["BTYDModel"]
+__all__ = ["BTYDModel", "row_weights"]
 
 #: What the likelihood of a subclass reads: a tuple of per-row arrays (and precomputed levels).
 FitData = tuple[Any, ...]
@@ -111,6 +112,34 @@ class BTYDModel(BaseEstimator):
                 f"this {type(self).__name__} is not fitted yet; call fit(events, as_of=...) first"
             )
         return tuple(self.params_[name] for name in self._param_names)
+
+
+def row_weights(summary: pd.DataFrame, weights: Any) -> np.ndarray:
+    """How many customers each summary row stands for: ones, a column of ``summary``, or an array.
+
+    Raises
+    ------
+    ParameterError
+        When ``weights`` names no column, has the wrong length, or holds a negative or non-finite count.
+    """
+    n = len(summary)
+    if weights is None:
+        return np.ones(n)
+    if isinstance(weights, str):
+        if weights not in summary.columns:
+            raise ParameterError(f"weights={weights!r} is not a column of the summary ({list(summary.columns)})")
+        weights = summary[weights]
+    try:
+        w = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"weights must be numbers, one per summary row ({exc})") from exc
+    if w.shape != (n,):
+        raise ParameterError(f"weights has shape {w.shape}; expected one count per summary row ({n},)")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        raise ParameterError(f"weights has {int(bad.sum())} negative or non-finite counts of {n} "
+                             f"(first: {float(w[bad][0])!r}); expected counts >= 0")
+    return w
 
 
 def _row_mean(counts: np.ndarray | None) -> Callable[[np.ndarray], Any]:

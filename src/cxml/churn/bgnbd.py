@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from cxml.churn import _bgnbd_math as bm
-from cxml.churn._btyd import BTYDModel, FitData
+from cxml.churn._btyd import BTYDModel, FitData, row_weights
 from cxml.churn._docs import fill_doc
 from cxml.churn.summary import purchase_rows, summary_at, time_unit_days
 from cxml.data import as_events
@@ -109,18 +109,35 @@ class BGNBDModel(BTYDModel):
         rows = purchase_rows(as_events(events))
         return self.fit_summary(summary_at(rows, parse_as_of(as_of), time_unit=self.time_unit, monetary=False))
 
-    def fit_summary(self, summary: pd.DataFrame) -> BGNBDModel:
+    def fit_summary(self, summary: pd.DataFrame, *, weights: Any = None) -> BGNBDModel:
         """Fit on a summary frame with columns ``frequency, recency, T`` (in ``time_unit``).
+
+        With ``weights``, each row stands for that many customers with the same summary: a
+        population of millions collapses to its distinct ``(frequency, recency, T)`` rows with
+        counts (e.g. aggregated on Spark or bucket by bucket), and the fit equals the fit on the
+        expanded rows.
 
         Parameters
         ----------
         summary
             An :func:`~cxml.churn.rfm_summary` (or a frame with the same three columns).
+        weights
+            ``None`` (one customer per row), the name of a column of ``summary``, or an array of
+            one non-negative finite count per row.
 
         Returns
         -------
         BGNBDModel
             ``self``, fitted (see :meth:`fit`).
+
+        Raises
+        ------
+        SchemaError
+            A column is missing or the summary values are invalid.
+        ParameterError
+            ``weights`` is not a column name or an array of non-negative finite counts, one per row.
+        InsufficientDataError
+            Fewer than 2 customers, or none with a repeat purchase.
         """
         self._check_settings()
         for col in ("frequency", "recency", "T"):
@@ -128,16 +145,18 @@ class BGNBDModel(BTYDModel):
                 raise SchemaError(f"summary has no column {col!r}; expected rfm_summary output")
         x, tx, T = (summary[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T"))
         bm.check_customer_arrays(x, tx, T)
-        if len(x) < 2 or not np.any(x > 0):
+        w = row_weights(summary, weights)
+        if w.sum() < 2 or not np.any(w[x > 0] > 0):
             raise InsufficientDataError(
-                f"BG/NBD needs customers with repeat purchases; got {len(x)} customers, "
-                f"{int(np.sum(x > 0))} with frequency > 0"
+                f"BG/NBD needs customers with repeat purchases; got {w.sum():g} customers, "
+                f"{w[x > 0].sum():g} with frequency > 0"
             )
         # day-level summaries repeat a lot: the likelihood is evaluated once per distinct row
-        rows, counts = np.unique(np.column_stack([x, tx, T]), axis=0, return_counts=True)
+        rows, inverse = np.unique(np.column_stack([x, tx, T]), axis=0, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=w, minlength=len(rows))
         ux, utx, uT = rows.T
         # informed start: alpha on the scale of the observation period, so the time unit does not matter
-        start = np.log([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
+        start = np.log([1.0, max(float(np.average(T, weights=w)), 1e-3), 1.0, 1.0])
         self._fit_rows((ux, utx, uT, np.unique(ux, return_inverse=True)), counts, start)
         self.summary_ = summary
         return self

@@ -21,12 +21,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, gammaln
 
 from cxml._checks import check_float
 from cxml.churn import _bgnbd_math as bm
-from cxml.churn._btyd import BTYDModel, FitData
+from cxml.churn._btyd import BTYDModel, FitData, row_weights
 from cxml.churn._docs import fill_doc
+from cxml.churn._gg_math import gg_loglik
 from cxml.churn.bgnbd import BGNBDModel
 from cxml.churn.summary import purchase_rows, summary_at, time_unit_days
 from cxml.data import as_events
@@ -36,35 +36,6 @@ from cxml.schema import Columns, parse_as_of, parse_horizon
 __all__ = ["GammaGammaModel"]
 
 _PARAMS = ("p", "q", "v")
-
-
-def _gg_loglik(
-    params: np.ndarray,
-    x: np.ndarray,
-    m: np.ndarray,
-    x_levels: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Log-density of the mean spend m of x transactions, and its gradient w.r.t. (p, q, v).
-
-    Special functions are evaluated once per distinct frequency (``x_levels = np.unique(x,
-    return_inverse=True)``) and gathered.
-    """
-    p, q, v = params
-    levels, inverse = x_levels if x_levels is not None else np.unique(x, return_inverse=True)
-    pl = p * levels
-    lg_l = gammaln(pl + q) - gammaln(pl) - gammaln(q)
-    d_pxq_l = digamma(pl + q)
-    dp_l = d_pxq_l - digamma(pl)
-    dq_l = d_pxq_l - digamma(q)
-    px = p * x
-    log_total = np.log(x * m + v)
-    log_m = np.log(m)
-    ll = lg_l[inverse] + q * np.log(v) + (px - 1) * log_m + px * np.log(x) - (px + q) * log_total
-    grad = np.empty((3, len(x)))
-    grad[0] = x * (dp_l[inverse] + log_m + np.log(x) - log_total)
-    grad[1] = dq_l[inverse] + np.log(v) - log_total
-    grad[2] = q / v - (px + q) / (x * m + v)
-    return ll, grad
 
 
 @fill_doc
@@ -93,7 +64,7 @@ class GammaGammaModel(BTYDModel):
 
     def _loglik(self, params: np.ndarray, data: FitData) -> tuple[np.ndarray, np.ndarray]:
         x, m, levels = data
-        return _gg_loglik(params, x, m, levels)
+        return gg_loglik(params, x, m, levels)
 
     @fill_doc
     def fit(self, events: Any, as_of: Any) -> GammaGammaModel:
@@ -136,22 +107,35 @@ class GammaGammaModel(BTYDModel):
         rows = purchase_rows(as_events(events))
         return self.fit_summary(summary_at(rows, parse_as_of(as_of), time_unit=self.time_unit))
 
-    def fit_summary(self, summary: pd.DataFrame) -> GammaGammaModel:
+    def fit_summary(self, summary: pd.DataFrame, *, weights: Any = None) -> GammaGammaModel:
         """Fit on a summary frame with ``frequency`` and ``monetary_value`` columns.
 
         Customers with ``frequency == 0`` carry no repeat spend and are not used (by definition,
         not counted as dropped). Repeat buyers whose ``monetary_value`` is missing or ``<= 0`` cannot
         enter a Gamma likelihood; they are left out and counted in a :class:`cxml.DataWarning`.
+        With ``weights``, each row stands for that many customers with the same summary.
 
         Parameters
         ----------
         summary
             An :func:`~cxml.churn.rfm_summary` (or a frame with those two columns).
+        weights
+            ``None`` (one customer per row), the name of a column of ``summary``, or an array of
+            one non-negative finite count per row.
 
         Returns
         -------
         GammaGammaModel
             ``self``, fitted (see :meth:`fit`).
+
+        Raises
+        ------
+        SchemaError
+            A column is missing.
+        ParameterError
+            ``weights`` is not a column name or an array of non-negative finite counts, one per row.
+        InsufficientDataError
+            Fewer than 2 repeat buyers with positive spend.
         """
         self._check_settings()
         for col in ("frequency", "monetary_value"):
@@ -159,24 +143,25 @@ class GammaGammaModel(BTYDModel):
                 raise SchemaError(f"summary has no column {col!r}; expected rfm_summary output")
         x = summary["frequency"].to_numpy(dtype=np.float64)
         m = summary["monetary_value"].to_numpy(dtype=np.float64, na_value=np.nan)
-        repeat = x > 0
+        w = row_weights(summary, weights)
+        repeat = (x > 0) & (w > 0)
         usable = repeat & np.isfinite(m) & (m > 0)
-        n_left_out = int(repeat.sum() - usable.sum())
+        n_left_out = int(round(w[repeat].sum() - w[usable].sum()))
         if n_left_out:
             warnings.warn(
-                f"GammaGammaModel: {n_left_out} of {int(repeat.sum())} repeat buyers have a missing or "
+                f"GammaGammaModel: {n_left_out} of {w[repeat].sum():g} repeat buyers have a missing or "
                 "non-positive monetary_value and are left out of the fit",
                 DataWarning,
                 stacklevel=2,
             )
-        if usable.sum() < 2:
+        if w[usable].sum() < 2:
             raise InsufficientDataError(
-                f"Gamma-Gamma needs at least 2 repeat buyers with positive spend; got {int(usable.sum())}"
+                f"Gamma-Gamma needs at least 2 repeat buyers with positive spend; got {w[usable].sum():g}"
             )
-        xs, ms = x[usable], m[usable]
+        xs, ms, ws = x[usable], m[usable], w[usable]
         # informed start: with p=1, q=2 the prior mean spend p*v/(q-1) is v, set to the observed mean
-        start = np.log([1.0, 2.0, float(np.mean(ms))])
-        self._fit_rows((xs, ms, np.unique(xs, return_inverse=True)), None, start)
+        start = np.log([1.0, 2.0, float(np.average(ms, weights=ws))])
+        self._fit_rows((xs, ms, np.unique(xs, return_inverse=True)), None if weights is None else ws, start)
         return self
 
     def set_fitted_params(self, *, p: float, q: float, v: float) -> GammaGammaModel:
