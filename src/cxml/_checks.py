@@ -24,6 +24,7 @@ import numbers
 from collections.abc import Collection
 from typing import Any, TypeVar
 
+from cxml._docs import fill_doc
 from cxml.exceptions import ParameterError
 
 __all__ = [
@@ -48,15 +49,13 @@ def _range_text(minimum: float | None, maximum: float | None, kind: str) -> str:
     return kind
 
 
+@fill_doc
 def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """``value`` as a Python int (bool refused; numpy ints accepted) within ``[minimum, maximum]``.
 
     Parameters
     ----------
-    name
-        The argument's name, for the message.
-    value
-        What the caller passed.
+    {{name_value}}
     minimum, maximum
         Inclusive bounds; ``None`` means unbounded.
 
@@ -75,6 +74,7 @@ def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int
     raise ParameterError(f"{name}={value!r} must be {_range_text(minimum, maximum, 'an integer')}")
 
 
+@fill_doc
 def check_float(
     name: str,
     value: Any,
@@ -119,15 +119,13 @@ def check_float(
     raise ParameterError(f"{name}={value!r} must be {bound}")
 
 
+@fill_doc
 def check_fraction(name: str, value: Any, *, closed: bool = False) -> float:
     """``value`` as a float strictly between 0 and 1 (``closed=True``: 0 and 1 allowed).
 
     Parameters
     ----------
-    name
-        The argument's name, for the message.
-    value
-        What the caller passed.
+    {{name_value}}
     closed
         Whether the end points 0 and 1 are allowed.
 
@@ -147,15 +145,13 @@ def check_fraction(name: str, value: Any, *, closed: bool = False) -> float:
     raise ParameterError(f"{name}={value!r} must be a fraction in {interval}")
 
 
+@fill_doc
 def check_bool(name: str, value: Any) -> bool:
     """``value`` if it is a bool (numpy bools accepted); anything else is refused.
 
     Parameters
     ----------
-    name
-        The argument's name, for the message.
-    value
-        What the caller passed.
+    {{name_value}}
 
     Returns
     -------
@@ -171,15 +167,13 @@ def check_bool(name: str, value: Any) -> bool:
     raise ParameterError(f"{name}={value!r} must be True or False")
 
 
+@fill_doc
 def check_choice(name: str, value: _T, choices: Collection[_T]) -> _T:
     """``value`` if it is one of ``choices``.
 
     Parameters
     ----------
-    name
-        The argument's name, for the message.
-    value
-        What the caller passed.
+    {{name_value}}
     choices
         The allowed values.
 

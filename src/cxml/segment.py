@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxml._docs import fill_doc
 from cxml.data import as_events
 from cxml.exceptions import DataWarning, ParameterError, SchemaError
 from cxml.features.core import features_of_trusted
@@ -55,14 +56,13 @@ CX_COLUMNS = (
 )
 
 
+@fill_doc
 def rfm_segments(events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
     """RFM values, quintile scores and segment of every customer existing at ``as_of``.
 
     Parameters
     ----------
-    events
-        Events: a canonical table, a frame with canonical column names, or a csv/parquet path
-        (normalised once by :func:`cxml.as_events`).
+    {{events}}
     as_of
         Date-like; only events before it are used, and a customer exists when it has a purchase
         row before it.

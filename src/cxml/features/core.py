@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxml._docs import fill_doc
 from cxml.data import as_events
 from cxml.exceptions import ParameterError
 from cxml.features._base import FEEDBACK_KINDS, Prepared, prepare, window_label
@@ -42,6 +43,7 @@ __all__ = ["DEFAULT_WINDOWS", "customer_features", "features_from_prepared", "fe
 DEFAULT_WINDOWS = ("30D", "90D", "365D")
 
 
+@fill_doc
 def customer_features(
     events: pd.DataFrame,
     as_of: Any,
@@ -59,9 +61,7 @@ def customer_features(
 
     Parameters
     ----------
-    events
-        Events: a canonical table, a frame with canonical column names, or a csv/parquet path
-        (normalised once by :func:`cxml.as_events`).
+    {{events}}
     as_of
         Date-like; features describe the history strictly before it.
     windows

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxml._docs import fill_doc
 from cxml.data import as_events
 from cxml.features._base import Prepared, prepare
 from cxml.schema import Columns, parse_as_of, parse_horizon
@@ -25,19 +26,14 @@ CHURNED = "churned"
 FUTURE_VALUE = "future_value"
 
 
+@fill_doc
 def churn_labels(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
     """1 = no purchase row in ``[as_of, as_of + horizon)``, for customers existing at ``as_of``.
 
     Parameters
     ----------
-    events
-        Events: a canonical table, a frame with canonical column names, or a csv/parquet path
-        (normalised once by :func:`cxml.as_events`).
-    as_of
-        Date-like start of the label window; a customer exists when it has a purchase row before it.
-    horizon
-        Label window length: a duration such as ``"90D"``, a number of days or a ``Timedelta``.
-        The data is not checked to cover the window (:func:`cxml.features.training_frame` does).
+    {{events}}
+    {{label_window}}
 
     Returns
     -------
@@ -47,9 +43,7 @@ def churn_labels(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
 
     Raises
     ------
-    SchemaError
-        When ``events`` is not a canonical events table, ``as_of`` is not a date or ``horizon``
-        is not a positive duration.
+    {{label_raises}}
 
     Examples
     --------
@@ -62,19 +56,14 @@ def churn_labels(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
     return _labels(events, as_of, horizon)[CHURNED]
 
 
+@fill_doc
 def future_value(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
     """Net spend (refunds included, clipped at 0) in ``[as_of, as_of + horizon)``.
 
     Parameters
     ----------
-    events
-        Events: a canonical table, a frame with canonical column names, or a csv/parquet path
-        (normalised once by :func:`cxml.as_events`).
-    as_of
-        Date-like start of the label window; a customer exists when it has a purchase row before it.
-    horizon
-        Label window length: a duration such as ``"90D"``, a number of days or a ``Timedelta``.
-        The data is not checked to cover the window (:func:`cxml.features.training_frame` does).
+    {{events}}
+    {{label_window}}
 
     Returns
     -------
@@ -85,9 +74,7 @@ def future_value(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
 
     Raises
     ------
-    SchemaError
-        When ``events`` is not a canonical events table, ``as_of`` is not a date or ``horizon``
-        is not a positive duration.
+    {{label_raises}}
 
     Examples
     --------

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxml._docs import fill_doc
 from cxml.data import as_events
 from cxml.exceptions import DataWarning, InsufficientDataError, LeakageError, ParameterError, SchemaError
 from cxml.features._base import FEEDBACK_KINDS, prepare
@@ -155,6 +156,7 @@ def check_label_coverage(
             )
 
 
+@fill_doc
 def training_frame(
     events: pd.DataFrame,
     cutoffs: Sequence[Any],
@@ -171,9 +173,7 @@ def training_frame(
 
     Parameters
     ----------
-    events
-        Events: a canonical table, a frame with canonical column names, or a csv/parquet path
-        (normalised once by :func:`cxml.as_events`).
+    {{events}}
     cutoffs
         Snapshot dates; features use events before each, labels ``[cutoff, cutoff + horizon)``.
     horizon
