@@ -293,6 +293,11 @@ def render_features(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
     if "max_rss_process_gb" in d and "peak_rss_gb" in targets:
         checks.append(["peak RSS of the process, GB", d["max_rss_process_gb"], f"< {targets['peak_rss_gb']}",
                        d["max_rss_process_gb"] < targets["peak_rss_gb"]])
+    fp = d.get("fast_path") or {}
+    if fp:
+        checks.append([f"events contract (as_events fast path, {fmt(fp.get('as_events_ms'), 2)} ms), % of the run",
+                       fp.get("share_of_features_pct"), f"< {fp.get('target_pct')}",
+                       fp.get("share_of_features_pct", float("inf")) < fp.get("target_pct", 0)])
     agree = d.get("agreement") or {}
     if agree:
         checks.append(["same results as the reference", f"{agree.get('columns_compared')} columns compared",
