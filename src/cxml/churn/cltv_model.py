@@ -31,8 +31,8 @@ from cxml._checks import check_choice, check_float
 from cxml.churn import _lgbm
 from cxml.churn import metrics as M
 from cxml.churn._docs import fill_doc
+from cxml.churn._explained import ExplainedModel
 from cxml.churn._lgbm import finite_baselines
-from cxml.churn._snapshot import SnapshotModel
 from cxml.exceptions import DataWarning, ParameterError
 from cxml.features import FUTURE_VALUE
 from cxml.schema import Columns
@@ -43,7 +43,7 @@ _OBJECTIVES = ("tweedie",)
 
 
 @fill_doc
-class CLTVModel(SnapshotModel):
+class CLTVModel(ExplainedModel):
     """Expected net spend of each customer in ``[as_of, as_of + horizon)``.
 
     Parameters
