@@ -187,6 +187,8 @@ def _diversity(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
 def _engagement(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
     kind = m["t"].replace("_", " ") if m["t"] else "engagement"
     if m["w"]:
+        if _missing(v):
+            return f"number of {kind} events in {_window(m['w'])} not known"
         return f"{_n(v, kind + ' event')} in {_window(m['w'])}{_vs(ctx, f, v, _count)}"
     if _missing(v):
         return f"never had {_a(kind)} event" + ("" if m["t"] else " (visit, login, contact…)")
@@ -196,7 +198,7 @@ def _engagement(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
 def _feedback(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
     k = m["k"]
     name, stat = _FEEDBACK_NAMES[k], m["stat"]
-    if stat == "n":
+    if stat == "n" and not _missing(v):
         return f"answered {_n(v, name + ' survey')}{_vs(ctx, f, v, _count)}"
     if _missing(v):
         return f"never gave {_a(name)}"
@@ -281,6 +283,17 @@ FAMILIES: Final[tuple[tuple[str, re.Pattern[str], Template], ...]] = tuple(
 )
 
 
+#: What a family says for a missing value (families not listed phrase it themselves).
+_UNKNOWN: Final = {
+    "recency": "date of the last purchase not known",
+    "tenure": "date of the first purchase not known",
+    "frequency": "number of orders not known",
+    "windows": "recent orders and spend not known",
+    "trends": "change against the period before not known",
+    "diversity": "no purchase with a known item yet",
+}
+
+
 def _match(feature: str) -> tuple[str, re.Match[str], Template]:
     for family, pattern, template in FAMILIES:
         if m := pattern.fullmatch(feature):
@@ -298,5 +311,7 @@ def family_of(feature: str) -> str:
 
 def describe(feature: str, value: float, ctx: Context) -> str:
     """The sentence for ``feature`` at the customer's ``value`` (see the module docstring)."""
-    _, m, template = _match(feature)
+    family, m, template = _match(feature)
+    if _missing(value) and family in _UNKNOWN:
+        return _UNKNOWN[family]
     return template(feature, float(value), ctx, m)
