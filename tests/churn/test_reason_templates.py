@@ -123,7 +123,11 @@ def test_population_reference_is_part_of_the_sentence(row: dict[str, float]) -> 
         text = describe(col, row[col], ctx)
         _clean(text, col)
         # recency and trends compare with the customer's own past; the others with the population
-        assert family_of(col) in ("recency", "trends") or "typical customer" in text or "% of customers" in text, (col, text)
+        compared = "typical customer" in text or "% of customers" in text
+        assert family_of(col) in ("recency", "trends") or compared, (col, text)
+    population["nps_promoter"] = np.r_[np.ones(100), np.zeros(400)]
+    assert "20 % of customers who answered are" in describe("nps_promoter", 1.0, _ctx(row, population_reference(
+        population, np.zeros(500), None)))
     top = describe("n_orders_365d", 1000.0, ctx)
     assert "top 1 % of customers" in top
 

@@ -148,7 +148,8 @@ class ExplainedModel(SnapshotModel):
         >>> with warnings.catch_warnings():
         ...     warnings.simplefilter("ignore", cxml.DataWarning)
         ...     model = ChurnModel(horizon="90D", n_snapshots=2, max_rounds=60).fit(ev, as_of="2024-09-01")
-        >>> why = model.reasons(ev, as_of="2024-09-01", customers="C0007", top=2)
+        >>> one = model.predict(ev, as_of="2024-09-01")["customer_id"].iloc[0]
+        >>> why = model.reasons(ev, as_of="2024-09-01", customers=one, top=2)
         >>> why.columns.tolist()[:3], len(why) <= 2
         (['customer_id', 'rank', 'reason'], True)
         >>> print(why["reason"].iloc[0])  # doctest: +SKIP

@@ -221,9 +221,11 @@ def _nps_group(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
     if _missing(v):
         return "never gave an NPS"
     group, scores = ("promoter", "9–10") if f == "nps_promoter" else ("detractor", "0–6")
+    below = percentile(ctx.reference, f, 0.5)  # the share of 0s among the customers who answered
+    share = "" if below is None else f"; {_pct(1 - below / 100)} of customers who answered are"
     if v >= 0.5:
-        return f"is an NPS {group} (latest NPS {scores})"
-    return f"is not an NPS {group} (latest NPS outside {scores})"
+        return f"is an NPS {group} (latest NPS {scores}{share})"
+    return f"is not an NPS {group} (latest NPS outside {scores}{share})"
 
 
 def _btyd_text(f: str, v: float, ctx: Context) -> str:

@@ -80,6 +80,10 @@ class ChurnModel(ExplainedModel):
     metrics_ : dict
         Held-out snapshot metrics of the model and of the baselines (recency, BG/NBD scores).
         The calibrator is fitted on that same snapshot, so its Brier score there is optimistic.
+    reference_ : dict or None
+        The population the reasons compare with (the customers of the latest training snapshot:
+        percentiles of every feature, the median raw score and prior); ``None`` for a model saved
+        before references existed.
 
     Examples
     --------

@@ -64,6 +64,10 @@ class CLTVModel(ExplainedModel):
         As in ``ChurnModel``.
     metrics_ : dict
         Held-out metrics of the model and of the BG/NBD × Gamma-Gamma baseline.
+    reference_ : dict or None
+        The population the reasons compare with (the customers of the latest training snapshot:
+        percentiles of every feature, the median raw score and prior); ``None`` for a model saved
+        before references existed.
 
     Examples
     --------
