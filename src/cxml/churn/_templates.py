@@ -244,19 +244,34 @@ def _btyd_text(f: str, v: float, ctx: Context) -> str:
 def _btyd(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
     if _missing(v):
         return _btyd_text(f, v, ctx)
+    if f == "bg_p_alive" and v > 0.995 and ctx.row.get("n_purchase_days") == 1:
+        # BG/NBD cannot see a one-time buyer drop out: P(alive) is 1 by construction
+        return "bought only once, so the purchase model still counts them as an active customer"
     fmt = {"bg_p_alive": _pct, "bg_p_no_purchase": _pct, "bg_expected_purchases": lambda x: f"{x:.1f}"}
     return _btyd_text(f, v, ctx) + _vs(ctx, f, v, fmt.get(f, _money))
 
 
-def _prior(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
-    orders, usual = ctx.row.get("n_orders", math.nan), median(ctx.reference, "n_orders")
-    gap = ctx.row.get("gap_ratio", math.nan)
+def _habit(ctx: Context) -> list[str]:
+    """How often and how lately the customer buys, in words, as far as their features say."""
+    row = ctx.row
+    orders, usual = row.get("n_orders", math.nan), median(ctx.reference, "n_orders")
+    gap, recency = row.get("gap_ratio", math.nan), row.get("recency_days", math.nan)
+    typical_recency = median(ctx.reference, "recency_days")
     habit = []
-    if not _missing(orders) and usual is not None and orders != usual:
+    if row.get("n_purchase_days") == 1:
+        habit.append("bought only once")
+    elif not _missing(orders) and usual is not None and orders != usual:
         habit.append("buys rarely" if orders < usual else "buys often")
     if not _missing(gap):
         habit.append("has been quiet" if gap > 1.5 else "bought about when expected" if gap > 0.67
                      else "bought recently")
+    elif not _missing(recency) and typical_recency is not None:
+        habit.append("has been quiet" if recency > typical_recency else "bought recently")
+    return habit
+
+
+def _prior(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
+    habit = _habit(ctx)
     lead = " and ".join(habit) + ": " if habit else ""
     return lead + _btyd_text(ctx.prior_column, v, ctx)
 
