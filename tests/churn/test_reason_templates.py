@@ -145,7 +145,9 @@ def test_the_issue_examples_read_as_written(row: dict[str, float]) -> None:
         "90 days at 18 %")
     once = {**row, "n_purchase_days": 1.0, "gap_ratio": math.nan, "recency_days": 200.0}
     ref = population_reference(pd.DataFrame({"recency_days": [10.0, 50.0, 90.0]}), np.zeros(3), None)
-    assert describe(PRIOR, 0.9, _ctx(once, ref)).startswith("bought only once and has been quiet: ")
+    assert describe(PRIOR, 0.9, _ctx(once, ref)).startswith("bought only once, 200 days ago: the purchase")
+    once["recency_days"] = math.nan
+    assert describe(PRIOR, 0.9, _ctx(once, ref)).startswith("bought only once: the purchase")
     assert describe("bg_p_alive", 1.0, _ctx(once)).startswith("bought only once, so the purchase model")
     value = describe(PRIOR, 250.0, _ctx(row, prior="bg_gg_expected_value"))
     assert "forecast 250.00 of spend in the next 90 days" in value

@@ -257,6 +257,8 @@ def _habit(ctx: Context) -> list[str]:
     orders, usual = row.get("n_orders", math.nan), median(ctx.reference, "n_orders")
     gap, recency = row.get("gap_ratio", math.nan), row.get("recency_days", math.nan)
     typical_recency = median(ctx.reference, "recency_days")
+    if row.get("n_purchase_days") == 1 and not _missing(recency):
+        return [f"bought only once, {_days(recency)} ago"]
     habit = []
     if row.get("n_purchase_days") == 1:
         habit.append("bought only once")
