@@ -10,6 +10,7 @@ This package holds the probabilistic buy-till-you-die baselines (:class:`BGNBDMo
 """
 
 from cxml.churn import metrics, plots
+from cxml.churn._reasons import reason_lists
 from cxml.churn.bgnbd import BGNBDModel
 from cxml.churn.churn_model import ChurnModel
 from cxml.churn.cltv_model import CLTVModel
@@ -29,5 +30,6 @@ __all__ = [
     "evaluate_cltv",
     "metrics",
     "plots",
+    "reason_lists",
     "rfm_summary",
 ]

@@ -16,6 +16,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from cxml.churn._reference import check_reference
 from cxml.exceptions import BundleError
 from cxml.schema import parse_horizon
 
@@ -145,6 +146,8 @@ def restore(cls: type[_M], root: Path) -> _M:
             f"{str(meta_path)!r} is incomplete or has a bad value for {cls.__name__}: {exc!r}"
         ) from exc
     model.btyd_params_ = check_btyd_params(meta.get("btyd_params", {}), meta_path)
+    # a model saved before population references existed has none: its reasons carry no comparison
+    model.reference_ = check_reference(meta.get("reference"), meta_path)
     model.booster_ = load_booster(root / "model.txt")
     if model.booster_.num_feature() != len(model.feature_names_):
         raise BundleError(
@@ -172,6 +175,7 @@ def save_model(model: Any, root: Path) -> Path:
         "validation": model.validation_,
         "btyd_params": model.btyd_params_,
         "metrics": model.metrics_,
+        "reference": getattr(model, "reference_", None),
     }
     write_json(root / "params.json", meta)
     model._save_extra(root)

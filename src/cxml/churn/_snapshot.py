@@ -25,6 +25,7 @@ from cxml._checks import check_bool, check_choice, check_fraction, check_int, ch
 from cxml.churn import _lgbm, _persist
 from cxml.churn._docs import fill_doc
 from cxml.churn._hybrid import BTYD_COLUMNS, BTYD_TIME_UNIT, BTYDParams, fit_btyd
+from cxml.churn._reference import Reference, population_reference
 from cxml.churn.summary import purchase_rows, summary_at
 from cxml.data import as_events
 from cxml.exceptions import InsufficientDataError, NotFittedError
@@ -173,6 +174,8 @@ class SnapshotModel(BaseEstimator):
         self.n_training_rows_ = int(sum(len(p) for p in parts))
         self.as_of_ = ts
         self.metrics_ = self._validation_metrics(first, best, valid, names)
+        latest = _lgbm.align_features(parts[-1], names)
+        self.reference_: Reference | None = population_reference(latest, self._raw(latest), self._prior(latest))
         # the BG/NBD models of the prediction features: fitted on everything before as_of
         self.btyd_params_: BTYDParams | None = (
             fit_btyd(summary_at(purchases, ts, time_unit=BTYD_TIME_UNIT), f"at as_of {ts.date()} ")

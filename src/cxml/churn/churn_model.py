@@ -42,27 +42,24 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from cxml._checks import check_choice, check_int
+from cxml._checks import check_choice
 from cxml.churn import _lgbm, _persist
 from cxml.churn import metrics as M
 from cxml.churn._calibration import apply_calibrator, fit_calibrator
 from cxml.churn._docs import fill_doc
-from cxml.churn._lgbm import customer_index, finite_baselines
-from cxml.churn._snapshot import SnapshotModel
-from cxml.data import as_events
-from cxml.exceptions import BundleError, UnknownIdError
+from cxml.churn._explained import ExplainedModel
+from cxml.churn._lgbm import finite_baselines
+from cxml.exceptions import BundleError
 from cxml.features import CHURNED
-from cxml.schema import Columns, parse_as_of
+from cxml.schema import Columns
 
 __all__ = ["ChurnModel"]
 
-_BIAS = "__bias__"
-_PRIOR = "__bgnbd_prior__"
 _CALIBRATIONS = ("isotonic", "sigmoid", None)
 
 
 @fill_doc
-class ChurnModel(SnapshotModel):
+class ChurnModel(ExplainedModel):
     """Probability that a customer makes no purchase in ``[as_of, as_of + horizon)``.
 
     Parameters
@@ -83,6 +80,10 @@ class ChurnModel(SnapshotModel):
     metrics_ : dict
         Held-out snapshot metrics of the model and of the baselines (recency, BG/NBD scores).
         The calibrator is fitted on that same snapshot, so its Brier score there is optimistic.
+    reference_ : dict or None
+        The population the reasons compare with (the customers of the latest training snapshot:
+        percentiles of every feature, the median raw score and prior); ``None`` for a model saved
+        before references existed.
 
     Examples
     --------
@@ -145,99 +146,6 @@ class ChurnModel(SnapshotModel):
     def _output(self, X: pd.DataFrame) -> np.ndarray:
         return np.asarray(apply_calibrator(self.calibrator_, self._raw(X)))
 
-
-    @fill_doc
-    def explain(
-        self,
-        events: Any,
-        as_of: Any,
-        customers: Any = None,
-        top_n: int | None = None,
-    ) -> pd.DataFrame:
-        """Per-customer feature contributions (LightGBM ``pred_contrib``, TreeSHAP).
-
-        Contributions are in **log-odds of the uncalibrated booster**, not in probability: per
-        customer, the feature contributions plus the ``"__bias__"`` row (the booster's expected
-        log-odds; its ``value`` is NaN) and, with ``bgnbd_prior=True``, the ``"__bgnbd_prior__"``
-        row (the logit of BG/NBD's P(no purchase) that boosting started from; ``value`` is that
-        probability) sum to the raw log-odds that the calibrator turns into ``churn_probability``.
-        Rows are sorted by ``|contribution|`` within each customer, those two rows last; ``top_n``
-        keeps the largest ``top_n`` feature rows per customer (plus those two rows).
-
-        Returns ``DataFrame[customer_id, feature, value, contribution]``; customers in the order
-        given (default: all existing customers, sorted). Unknown or non-existing customers raise
-        :class:`cxml.UnknownIdError`.
-
-        Parameters
-        ----------
-        {{events}}
-        as_of
-            Date-like prediction date; as in :meth:`predict`, only events before it are used.
-        customers
-            Customer ids to explain (compared as strings), in the order wanted; a single id (a
-            ``str`` such as ``"C0001"``) is one customer. ``None`` (default) explains every
-            customer with a purchase before ``as_of``.
-        top_n
-            Keep only the ``top_n`` largest feature rows by ``|contribution|`` per customer (a
-            positive integer); ``None`` (default) keeps every feature.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Long format, one row per (customer, feature): ``customer_id`` (str), ``feature`` (str,
-            including ``"__bias__"`` and, with the prior, ``"__bgnbd_prior__"``), ``value`` (the
-            feature's value, float) and ``contribution`` (float, log-odds).
-
-        Raises
-        ------
-        {{predict_raises}}
-        ParameterError
-            When ``top_n`` is not a positive integer or None, or ``customers`` is not an id or ids.
-        UnknownIdError
-            When a customer in ``customers`` has no purchase before ``as_of``.
-        """
-        self._check_fitted()
-        if top_n is not None:
-            check_int("top_n", top_n, minimum=1)
-        wanted = None if customers is None else customer_index(customers)
-        X = self._features(as_events(events), parse_as_of(as_of))
-        if wanted is not None:
-            missing = wanted[~wanted.isin(X.index)]
-            if len(missing):
-                raise UnknownIdError(
-                    f"{len(missing)} customers have no purchase before as_of={as_of} "
-                    f"(first: {missing[0]!r}); expected customers that exist at as_of"
-                )
-            X = X.loc[wanted]
-        return self._contributions(X, top_n)
-
-    def _contributions(self, X: pd.DataFrame, top_n: int | None) -> pd.DataFrame:
-        """The long contribution frame of :meth:`explain` for the feature rows ``X``."""
-        n, k = X.shape
-        contrib = np.asarray(self.booster_.predict(X, pred_contrib=True)) if n else np.zeros((0, k + 1))
-        pos = np.repeat(np.arange(n), k)
-        c = contrib[:, :k].ravel()
-        order = np.lexsort((-np.abs(c), pos))
-        feats = pd.DataFrame(
-            {
-                Columns.CUSTOMER: np.repeat(X.index.to_numpy(), k)[order],
-                "feature": np.tile(np.asarray(self.feature_names_, dtype=object), n)[order],
-                "value": X.to_numpy().ravel()[order],
-                "contribution": c[order],
-                "_pos": pos[order],
-            }
-        )
-        if top_n is not None:
-            feats = feats.loc[feats.groupby("_pos").cumcount().to_numpy() < top_n]
-        extra = [_per_customer(X.index, _BIAS, np.full(n, np.nan), contrib[:, k])]
-        prior = self._prior(X)
-        if prior is not None:
-            extra.append(_per_customer(X.index, _PRIOR, X[self._prior_column].to_numpy(), prior))
-        out = pd.concat([feats, *extra], ignore_index=True).sort_values("_pos", kind="stable")
-        return out.drop(columns="_pos").reset_index(drop=True).astype(
-            {Columns.CUSTOMER: "str", "feature": "str"}
-        )
-
     def _save_extra(self, root: Path) -> None:
         kind, x, y = self.calibrator_
         np.savez(root / "calibrator.npz", kind=np.array(kind), x=x, y=y)
@@ -252,11 +160,3 @@ class ChurnModel(SnapshotModel):
             raise BundleError(f"{str(path)!r} does not hold a calibrator (kind, x, y float arrays of one length)")
         self.calibrator_ = (str(kind), x.astype(np.float64), y.astype(np.float64))
 
-
-def _per_customer(index: pd.Index, feature: str, value: np.ndarray, contribution: np.ndarray) -> pd.DataFrame:
-    """One extra explain row per customer (the bias or the prior)."""
-    n = len(index)
-    return pd.DataFrame(
-        {Columns.CUSTOMER: index.to_numpy(), "feature": feature, "value": value,
-         "contribution": contribution, "_pos": np.arange(n)}
-    )

@@ -31,8 +31,8 @@ from cxml._checks import check_choice, check_float
 from cxml.churn import _lgbm
 from cxml.churn import metrics as M
 from cxml.churn._docs import fill_doc
+from cxml.churn._explained import ExplainedModel
 from cxml.churn._lgbm import finite_baselines
-from cxml.churn._snapshot import SnapshotModel
 from cxml.exceptions import DataWarning, ParameterError
 from cxml.features import FUTURE_VALUE
 from cxml.schema import Columns
@@ -43,7 +43,7 @@ _OBJECTIVES = ("tweedie",)
 
 
 @fill_doc
-class CLTVModel(SnapshotModel):
+class CLTVModel(ExplainedModel):
     """Expected net spend of each customer in ``[as_of, as_of + horizon)``.
 
     Parameters
@@ -64,6 +64,10 @@ class CLTVModel(SnapshotModel):
         As in ``ChurnModel``.
     metrics_ : dict
         Held-out metrics of the model and of the BG/NBD × Gamma-Gamma baseline.
+    reference_ : dict or None
+        The population the reasons compare with (the customers of the latest training snapshot:
+        percentiles of every feature, the median raw score and prior); ``None`` for a model saved
+        before references existed.
 
     Examples
     --------
