@@ -56,7 +56,7 @@ def test_strongest_baseline_is_the_best_point_estimate(result: pd.DataFrame) -> 
 
 
 def test_pooled_row_averages_the_cutoffs(result: pd.DataFrame) -> None:
-    for (task, metric), rows in result.groupby(["task", "metric"]):
+    for _, rows in result.groupby(["task", "metric"]):
         per, pooled = rows.loc[rows["cutoff"] != "pooled"], rows.loc[rows["cutoff"] == "pooled"].iloc[0]
         assert pooled["model"] == pytest.approx(per["model"].mean())
         assert pooled["difference"] == pytest.approx(per["difference"].mean())

@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 
 from cxml._checks import check_float, check_int, check_random_state
+from cxml.data import as_events
 from cxml.evaluate._models import TASKS, parse_models
 from cxml.evaluate._tasks import RECOMMEND_METRICS, Comparison, compare_churn, compare_cltv, compare_recommend
 from cxml.evaluate.bootstrap import METRICS, interval, replicate_differences
-from cxml.data import as_events
 from cxml.exceptions import LeakageError, ParameterError
 from cxml.schema import Columns, parse_as_of, parse_horizon
 
