@@ -171,3 +171,30 @@ def log_backtest(
             mlflow.log_artifact(str(plot_backtest(frame, Path(tmp) / "backtest_intervals.png")),
                                 artifact_path="backtest")
             return str(parent.info.run_id)
+
+
+def models_for_tasks(tasks: str | None) -> dict[str, Any] | None:
+    """``backtest``'s ``models=`` for a comma-separated task list (``"churn,cltv"``); None for all.
+
+    Parameters
+    ----------
+    tasks
+        Task names from ``churn, cltv, recommend`` separated by commas, or None / empty for the default.
+
+    Returns
+    -------
+    dict or None
+        Each task with its default settings (``"auto"`` for recommend).
+
+    Raises
+    ------
+    ParameterError
+        When a name is not a task.
+    """
+    names = [t.strip() for t in (tasks or "").split(",") if t.strip()]
+    if not names:
+        return None
+    unknown = sorted(set(names) - {"churn", "cltv", "recommend"})
+    if unknown:
+        raise ParameterError(f"tasks {unknown} are not backtest tasks; expected some of churn, cltv, recommend")
+    return {t: ("auto" if t == "recommend" else {}) for t in names}
