@@ -57,3 +57,12 @@ def test_parent_run_with_a_nested_run_per_cutoff(result: pd.DataFrame, tmp_path:
 def test_not_a_backtest_frame_is_refused(bad: object, tmp_path: Path) -> None:
     with pytest.raises(ParameterError):
         log_backtest(bad, tracking_uri=f"sqlite:///{tmp_path / 'm.db'}")  # type: ignore[arg-type]
+
+
+def test_models_for_tasks() -> None:
+    from cxml.tracking._backtest import models_for_tasks
+
+    assert models_for_tasks(None) is None and models_for_tasks(" ") is None
+    assert models_for_tasks("churn, recommend") == {"churn": {}, "recommend": "auto"}
+    with pytest.raises(ParameterError, match="uplift"):
+        models_for_tasks("churn,uplift")
