@@ -109,6 +109,22 @@ def run_coverage(seeds: int, n: int, n_boot: int) -> dict[str, Any]:
     }
 
 
+def run_speed(n: int = 10_000, n_boot: int = 1000) -> dict[str, Any]:
+    """Seconds of a 1000-resample paired bootstrap on 10 000 customers, per metric (target: seconds)."""
+    rng = np.random.default_rng(0)
+    y, model, base = simulate(n, rng)
+    actual = np.where(rng.random(n) < 0.5, 0.0, rng.lognormal(3.0, 1.0, n))
+    pred, other = actual * rng.random(n) + rng.random(n), rng.random(n) * actual.mean()
+    seconds = {}
+    for task, (truth, m, b) in (("churn", (y, model, base)), ("cltv", (actual, pred, other))):
+        for metric in METRICS[task]:
+            t0 = time.perf_counter()
+            paired_bootstrap(metric, truth, m, b, n_boot=n_boot, random_state=0)
+            seconds[metric] = time.perf_counter() - t0
+    return {"customers": n, "n_boot": n_boot, "seconds": seconds, "total_seconds": sum(seconds.values()),
+            "target_seconds": 60.0, "passes_target": sum(seconds.values()) < 60.0}
+
+
 def load(key: str) -> pd.DataFrame:
     if key == "cdnow":
         return cxml.load_events(SHARED / "cdnow-sample" / "transactions.csv", timestamp="date")
@@ -176,6 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(OUT), help="JSON output path")
     args = parser.parse_args(argv)
     seeds, n_boot, cov_boot = (20, 200, 200) if args.quick else (args.seeds, args.n_boot, args.coverage_boot)
+    speed = run_speed(n_boot=n_boot)
+    print(f"paired bootstrap, {speed['n_boot']} resamples x {speed['customers']} customers, seconds per metric:")
+    print("  " + ", ".join(f"{m} {s:.2f}" for m, s in speed["seconds"].items())
+          + f"; all {len(speed['seconds'])} metrics {speed['total_seconds']:.1f} s (target < 60 s)")
+    print()
     cov = run_coverage(seeds, args.customers, cov_boot)
     print_coverage(cov)
     cases = []
@@ -193,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         payload = {"benchmark": "backtest", "protocol": "PROTOCOL.md churn/CLTV/recommendation, rolling origin",
                    "cxml_version": cxml.__version__, "python": platform.python_version(), "quick": args.quick,
-                   "coverage": cov, "datasets": cases}
+                   "speed": speed, "coverage": cov, "datasets": cases}
         out.write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n")
         print(f"wrote {out}")
     return 0
