@@ -99,7 +99,8 @@ def backtest(
     k
         Recommendations per customer and the cut-off of the top-k metrics.
     random_state
-        Seed of the models and of the resamples; the same seed gives the same frame.
+        Seed of the models and of the resamples; the same seed gives the same frame (``None``:
+        fresh entropy).
 
     Returns
     -------
@@ -145,12 +146,14 @@ def backtest(
     seed = check_random_state(random_state)
     cuts = _check_cutoffs(ev, cutoffs, h)
     tasks = parse_models(models, ev, k=k, random_state=seed)
+    # one stream per (cutoff, task): the resamples of a task do not depend on which other tasks run
+    entropy = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
     cells: dict[tuple[str, str], list[_Cell]] = {}
     rows, scores = [], []
     for i, cut in enumerate(cuts):
         for task, model in tasks.items():
             comparison = _compare(task, ev, cut, h, model, k)
-            rng = np.random.default_rng([seed if seed is not None else 0, i, TASKS.index(task)])
+            rng = np.random.default_rng([entropy, i, TASKS.index(task)])
             for metric, cell in _cells(comparison, n_boot, rng).items():
                 cells.setdefault((task, metric), []).append(cell)
                 rows.append(_row(str(cut.date()), task, metric, cell, confidence))
