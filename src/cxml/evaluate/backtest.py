@@ -147,7 +147,7 @@ def backtest(
     cuts = _check_cutoffs(ev, cutoffs, h)
     tasks = parse_models(models, ev, k=k, random_state=seed)
     # one stream per (cutoff, task): the resamples of a task do not depend on which other tasks run
-    entropy = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    entropy = seed if seed is not None else int(np.random.default_rng().integers(2**63 - 1))
     cells: dict[tuple[str, str], list[_Cell]] = {}
     rows, scores = [], []
     for i, cut in enumerate(cuts):
