@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cxml._uri import resolve_tracking_uri, tracking_uri_context
-from cxml.evaluate import COLUMNS
+from cxml.evaluate import COLUMNS, HIGHER_IS_BETTER
 from cxml.exceptions import ParameterError
 
 __all__ = ["log_backtest", "plot_backtest"]
@@ -93,7 +93,8 @@ def plot_backtest(result: pd.DataFrame, path: str | Path) -> Path:
             ax.errorbar([xi], [d], yerr=[[e0], [e1]], fmt="o", color=c, capsize=3)
         ax.axhline(0.0, color="black", linewidth=0.8)
         ax.set_xticks(x, [str(c) for c in rows["cutoff"]], rotation=30, fontsize=7)
-        ax.set_title(f"{task}: {metric}", fontsize=9)
+        lower = not HIGHER_IS_BETTER.get(str(metric), True)
+        ax.set_title(f"{task}: {metric}" + (" (lower is better)" if lower else ""), fontsize=9)
         ax.tick_params(axis="y", labelsize=7)
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
