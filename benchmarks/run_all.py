@@ -51,9 +51,10 @@ QUICK_ARGS: dict[str, list[str]] = {
     "bgnbd": ["--customers", "2000", "--repeats", "1", "--no-write"],
     "scoring": ["--quick", "--no-write"],
     "generate": ["--quick", "--no-write"],
+    "backtest": ["--quick", "--no-write"],
 }
 #: Report order; scripts not listed come after, in name order.
-ORDER = ["recommend", "churn", "bgnbd", "features", "scoring", "generate"]
+ORDER = ["recommend", "churn", "backtest", "bgnbd", "features", "scoring", "generate"]
 LIBRARIES = ["cxml", "numpy", "pandas", "scipy", "scikit-learn", "implicit", "lightgbm", "pyarrow", "mlflow"]
 
 
@@ -360,6 +361,65 @@ def render_generate(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
     return out
 
 
+#: the rows of each dataset shown in RESULTS.md (every row is in results/backtest.json)
+BACKTEST_HEADLINE = (("churn", "roc_auc"), ("churn", "brier"), ("cltv", "spearman"), ("cltv", "normalized_gini"),
+                     ("recommend", "ndcg"))
+_LOWER_IS_BETTER = {"brier", "log_loss", "mae", "rmse", "decile_mape"}
+
+
+def _backtest_verdict(row: dict[str, Any]) -> str:
+    diff, low, high = row.get("difference"), row.get("ci_low"), row.get("ci_high")
+    if diff is None or low is None or high is None or diff != diff or low != low or high != high:
+        return "no interval"
+    if row.get("crosses_zero"):
+        return "**interval crosses zero: no clear difference**"
+    better = (diff < 0) if row.get("metric") in _LOWER_IS_BETTER else (diff > 0)
+    return "model better" if better else "**model worse**"
+
+
+def render_backtest(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    speed = d.get("speed") or {}
+    if speed:
+        bars.append(["backtest", f"paired bootstrap, {fmt(speed.get('n_boot'))} resamples × "
+                     f"{fmt(speed.get('customers'))} customers, all {len(speed.get('seconds') or {})} churn/CLTV "
+                     "metrics, s", speed.get("total_seconds"), f"< {speed.get('target_seconds')}",
+                     speed.get("passes_target")])
+    cov = d.get("coverage") or {}
+    out = [f"(a) Coverage of the 95 % paired-bootstrap interval of the difference model − baseline, on a churn "
+           f"process whose truth is known ({cov.get('process')}): {fmt(cov.get('seeds'))} seeds × "
+           f"{fmt(cov.get('customers'))} customers, {fmt(cov.get('n_boot'))} resamples; the pooled interval "
+           "averages three independent cutoffs resampled within each. Bar: 90–99 %.", ""]
+    metrics = cov.get("metrics") or {}
+    out += table(["metric", "true difference", "coverage", "pooled coverage", "mean width", "bar 90–99 %"],
+                 ([m, r.get("true_difference"), r.get("coverage"), r.get("pooled_coverage"), r.get("mean_width"),
+                   r.get("bar_met")] for m, r in metrics.items()))
+    for m, r in metrics.items():
+        bars.append(["backtest", f"95 % interval coverage of the churn {m} difference (single / pooled cutoffs)",
+                     f"{fmt(r.get('coverage'))} / {fmt(r.get('pooled_coverage'))}", "0.90–0.99", r.get("bar_met")])
+    out += ["(b) Rolling-origin backtests with the default models of `cxml.evaluate.backtest` (refitted at each "
+            "cutoff on the events before it), 90-day horizon, against the strongest baseline of each cutoff and "
+            "metric. Headline metrics below; every metric is in `results/backtest.json`.", ""]
+    for case in d.get("datasets") or []:
+        rows = [r for r in case.get("rows", []) if (r.get("task"), r.get("metric")) in BACKTEST_HEADLINE]
+        out += [f"**{case.get('dataset')}**: cutoffs {', '.join(case.get('cutoffs', []))}; "
+                f"{fmt(case.get('seconds'), 0)} s.", ""]
+        out += table(["cutoff", "task", "metric", "model", "strongest baseline", "baseline", "difference",
+                      "95 % interval", "verdict"],
+                     ([r.get("cutoff"), r.get("task"), r.get("metric"), r.get("model"), r.get("baseline_name"),
+                       r.get("baseline"), r.get("difference"), f"[{fmt(r.get('ci_low'))}, {fmt(r.get('ci_high'))}]",
+                       _backtest_verdict(r)] for r in rows))
+        crossing = list(case.get("crosses_zero", []))
+        out += [f"Intervals that cross zero ({len(crossing)} of {len(case.get('rows', []))} rows, all metrics): "
+                + (", ".join(crossing) if crossing else "none") + ".", ""]
+        for r in rows:
+            if r.get("cutoff") == "pooled":
+                bars.append(["backtest", f"{case.get('dataset')}, pooled over {len(case.get('cutoffs', []))} cutoffs: "
+                             f"{r.get('task')} {r.get('metric')} − {r.get('baseline_name')}",
+                             f"{fmt(r.get('difference'))} [{fmt(r.get('ci_low'))}, {fmt(r.get('ci_high'))}]",
+                             "interval on the better side of 0", _backtest_verdict(r) == "model better"])
+    return out
+
+
 def render_generic(d: dict[str, Any], bars: list[list[Any]] | None = None) -> list[str]:
     """Scalars of a JSON file this runner has no dedicated renderer for."""
     flat: list[tuple[str, Any]] = []
@@ -381,6 +441,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any], list[list[Any]]], list
     "bgnbd": ("BG/NBD and Gamma-Gamma: fit speed and parameter recovery", render_bgnbd),
     "features": ("Customer features: speed against a pandas groupby/apply reference", render_features),
     "scoring": ("Scoring: batch throughput and Scorer.recommend latency", render_scoring),
+    "backtest": ("Backtests: model − strongest baseline with 95 % intervals over several cutoffs", render_backtest),
     "generate": ("Synthetic data: the generator and the parquet dataset writer at scale", render_generate),
 }
 

@@ -13,7 +13,7 @@ import pytest
 
 PUBLIC_MODULES = ["cxml", "cxml.schema", "cxml.exceptions", "cxml.data", "cxml.features", "cxml.segment",
                   "cxml.recommend", "cxml.churn", "cxml.bundle", "cxml.tracking", "cxml.scoring", "cxml.batch",
-                  "cxml.report"]
+                  "cxml.report", "cxml.evaluate"]
 
 
 def _public_callables() -> Iterator[tuple[str, Callable[..., Any]]]:

@@ -16,6 +16,7 @@ EXPECTED = {
     "cxml.data": {"load_events", "IdMap", "describe_events"},
     "cxml.schema": {"Columns", "EventTypes", "validate_events", "purchase_mask"},
     "cxml.report": {"build", "SECTION_TITLES"},
+    "cxml.evaluate": {"backtest", "paired_bootstrap"},
 }
 
 

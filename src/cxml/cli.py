@@ -22,11 +22,13 @@ from cxml._version import __version__
 from cxml.bundle import read_metadata
 from cxml.data import describe_events, load_events
 from cxml.data.sample import add_sample_arguments, run_sample
+from cxml.evaluate import backtest
 from cxml.exceptions import CxmlError, ParameterError, SchemaError, SourceError
 from cxml.report import build as build_report
 from cxml.schema import parse_as_of
 from cxml.scoring import Scorer
 from cxml.tracking import evaluate_bundle, promote, train
+from cxml.tracking._backtest import log_backtest, models_for_tasks
 from cxml.tracking._tables import LOAD_EVENTS_KEYS
 
 __all__ = ["EXIT_ERROR", "EXIT_UNEXPECTED", "build_parser", "load_catalogue", "main"]
@@ -109,11 +111,31 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.backtest:
+        return _cmd_backtest(args)
+    if not args.model or not args.as_of:
+        raise ParameterError("cxml evaluate needs --model and --as-of (or --backtest with --cutoffs)")
     as_of = parse_as_of(args.as_of)
     metrics = evaluate_bundle(args.model, _load(args.events, args), as_of=as_of, k=args.k,
                               tracking_uri=args.tracking_uri)
     for key in sorted(metrics):
         print(f"{key:<40} {metrics[key]:.4f}")
+    return 0
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    cutoffs = [c.strip() for c in (args.cutoffs or "").split(",") if c.strip()]
+    if not cutoffs:
+        raise ParameterError("--backtest needs --cutoffs, e.g. --cutoffs 2010-06-01,2010-09-01")
+    result = backtest(_load(args.events, args), cutoffs, horizon=args.horizon, models=models_for_tasks(args.tasks),
+                      n_boot=args.n_boot, k=args.k, random_state=args.seed)
+    run_id = log_backtest(result, tracking_uri=args.tracking_uri, experiment=args.experiment)
+    if args.out:
+        result.to_csv(args.out, index=False)
+    print(result.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    unclear = result.loc[result["crosses_zero"]]
+    print(f"{len(unclear)} of {len(result)} intervals cross zero (no clear difference from the strongest baseline)")
+    print(f"logged run {run_id} to {resolve_tracking_uri(args.tracking_uri)} (experiment {args.experiment})")
     return 0
 
 
@@ -211,8 +233,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_score)
 
-    p = sub.add_parser("evaluate", help="evaluate a bundle's models on what happened after --as-of")
-    _add_model_events_as_of(p, "events covering the horizon after --as-of (csv/parquet file or parquet directory)")
+    p = sub.add_parser("evaluate", help="evaluate a bundle's models on what happened after --as-of, or backtest "
+                                        "refitted models over several cutoffs (--backtest)")
+    _add_model_events_as_of(p, "events covering the horizon after --as-of (csv/parquet file or parquet directory)",
+                            required=False)
+    p.add_argument("--backtest", action="store_true",
+                   help="refit the models at each of --cutoffs and compare them with their strongest baseline, "
+                        "with 95 %% bootstrap intervals; logged to MLflow")
+    p.add_argument("--cutoffs", help="with --backtest: comma-separated dates, e.g. 2010-06-01,2010-09-01")
+    p.add_argument("--horizon", default="90D", help="with --backtest: the window after each cutoff (default 90D)")
+    p.add_argument("--tasks", help="with --backtest: some of churn,cltv,recommend (default: all that the data allow)")
+    p.add_argument("--n-boot", type=positive, default=1000, help="with --backtest: bootstrap resamples (default 1000)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="with --backtest: random seed (default 0)")
+    p.add_argument("--experiment", default="cxml-backtest", help="with --backtest: MLflow experiment")
+    p.add_argument("--out", help="with --backtest: also write the table to this csv file")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("report", help="write a one-file HTML report for the shop owner")
@@ -246,11 +280,12 @@ def _add_reading(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timestamp-format", metavar="FORMAT", help="strptime format of the timestamps, e.g. %%d/%%m/%%Y")
 
 
-def _add_model_events_as_of(p: argparse.ArgumentParser, events_help: str, *, k: bool = True) -> None:
+def _add_model_events_as_of(p: argparse.ArgumentParser, events_help: str, *, k: bool = True,
+                            required: bool = True) -> None:
     """The flags ``score``, ``evaluate`` and ``report`` share (``report`` shows no top-k list)."""
-    p.add_argument("--model", required=True, help="bundle directory or models:/NAME@alias")
+    p.add_argument("--model", required=required, help="bundle directory or models:/NAME@alias")
     p.add_argument("--events", required=True, help=events_help)
-    p.add_argument("--as-of", required=True, help="a date: models see the events before it")
+    p.add_argument("--as-of", required=required, help="a date: models see the events before it")
     if k:
         p.add_argument("--k", type=_int_at_least(1), default=10,
                        help="recommendations per customer, an integer >= 1 (default 10; capped at the catalogue size)")
