@@ -282,3 +282,15 @@ def test_lift_and_calibration_against_a_direct_computation() -> None:
     assert share[99] == pytest.approx(0.1) and lift[99] == pytest.approx(y[top].mean() / y.mean())
     assert table["n"].sum() == 1000 and table["mean_predicted"].is_monotonic_increasing
     assert np.allclose(table["observed_rate"], table["mean_predicted"], atol=0.1)
+
+
+def test_without_reasons_the_churn_model_explains_the_customers_worth_saving(report: Path,
+                                                                             sample_events: pd.DataFrame,
+                                                                             scorer: Scorer) -> None:
+    table = read_page(report.read_text(encoding="utf-8")).tables["at-risk"][0]
+    assert table[0][-1] == "reasons"
+    first = table[1][0]
+    expected = scorer.bundle.churn.reasons(sample_events, AS_OF, customers=[first], top=2)
+    assert table[1][-1] == "; ".join(expected.sort_values("rank")["reason"])
+    assert any(row[-1] for row in table[1:])
+    assert all("__" not in row[-1] for row in table[1:])  # words, never internal feature names

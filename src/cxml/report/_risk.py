@@ -199,6 +199,14 @@ def _reasons_text(reasons: pd.DataFrame | None, customers: pd.Index) -> pd.Serie
     return joined.reindex(customers).fillna("")
 
 
+def _model_reasons(ctx: Context, customers: pd.Index) -> pd.DataFrame | None:
+    """Why these customers may leave, in words, from the bundle's churn model (when it can say)."""
+    churn = ctx.scorer.bundle.churn
+    if churn is None or not hasattr(churn, "reasons"):
+        return None
+    return churn.reasons(ctx.events, ctx.as_of, customers=list(customers), top=2)
+
+
 def at_risk_section(ctx: Context) -> Section:
     """6. The at-risk customers worth saving: high CLTV × high risk, with reasons when given."""
     title = "Customers worth saving"
@@ -213,7 +221,7 @@ def at_risk_section(ctx: Context) -> Section:
         f"{fmt_pct(top['at_stake'].sum() / total_stake if total_stake > 0 else np.nan)} of all value at stake."
     )
     section = Section("at-risk", title, takeaway)
-    reasons = _reasons_text(ctx.reasons, top.index)
+    reasons = _reasons_text(ctx.reasons if ctx.reasons is not None else _model_reasons(ctx, top.index), top.index)
     columns = ["customer", "churn risk", "expected value", "risk × value", "segment", "days since last purchase"]
     dv, ds = money_digits(top["value"]), money_digits(top["at_stake"])
     rows = [
