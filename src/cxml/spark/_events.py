@@ -60,6 +60,7 @@ def local_session(master: str = "local[2]", *, shuffle_partitions: int = 4, app_
         SparkSession.builder.master(master).appName(app_name)
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
@@ -96,7 +97,7 @@ def events_to_spark(spark: SparkSession, events: pd.DataFrame) -> DataFrame:
     for c in cols:
         series = events[c]
         if isinstance(SPARK_TYPES[c], T.StringType):
-            arrays.append(pa.array(series.astype("object").where(series.notna(), None).tolist(), pa.string()))
+            arrays.append(pa.array(series.to_numpy(dtype=object), pa.string(), from_pandas=True))
         elif c == Columns.TIMESTAMP:
             arrays.append(pa.array(series.to_numpy(dtype="datetime64[us]"), pa.timestamp("us")))
         else:
