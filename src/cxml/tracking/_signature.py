@@ -104,7 +104,8 @@ def log_events_input(events: pd.DataFrame, *, source: str | None = None, name: s
         The logged dataset (its ``digest`` identifies the data).
     """
     import mlflow  # imported here: see model_signature
+    from mlflow.data.pandas_dataset import from_pandas
 
-    dataset = mlflow.data.from_pandas(events, source=source, name=name)
+    dataset = from_pandas(events, name=name) if source is None else from_pandas(events, source=source, name=name)
     mlflow.log_input(dataset, context=context)
     return dataset
