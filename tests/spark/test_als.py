@@ -13,6 +13,9 @@ from cxml.bundle import save_bundle
 from cxml.recommend import ALSRecommender, evaluate, temporal_split
 from cxml.spark import events_to_spark, fit_als
 
+#: one Spark session per xdist worker: with --dist loadgroup every Spark test runs in the same worker
+pytestmark = pytest.mark.xdist_group("spark")
+
 
 @pytest.fixture(scope="module")
 def split(sample_events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -11,6 +11,9 @@ import cxml
 from cxml.churn import BGNBDModel, GammaGammaModel, rfm_summary
 from cxml.spark import btyd_summary, events_to_spark
 
+#: one Spark session per xdist worker: with --dist loadgroup every Spark test runs in the same worker
+pytestmark = pytest.mark.xdist_group("spark")
+
 CDNOW_AS_OF = "1997-10-01"
 
 

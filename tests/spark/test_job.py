@@ -15,6 +15,9 @@ from cxml import Scorer
 from cxml.spark.__main__ import main
 from tests.spark.conftest import SAMPLE_AS_OF
 
+#: one Spark session per xdist worker: with --dist loadgroup every Spark test runs in the same worker
+pytestmark = pytest.mark.xdist_group("spark")
+
 
 def test_spark_submit_entry_writes_the_rows_of_scorer_score(spark: SparkSession, sample_events: pd.DataFrame,
                                                             sample_bundle: str, tmp_path: Path,

@@ -17,6 +17,9 @@ from cxml._uri import tracking_uri_context
 from cxml.tracking._signature import log_events_input, model_code_paths, model_requirements, model_signature
 from cxml.tracking.harness import MODEL_CODE
 
+#: one Spark session per xdist worker: with --dist loadgroup every Spark test runs in the same worker
+pytestmark = pytest.mark.xdist_group("spark")
+
 NAME = "cxml-spark-udf"
 
 

@@ -16,6 +16,9 @@ from cxml import Scorer
 from cxml.spark import events_to_spark, output_schema, score
 from tests.spark.conftest import SAMPLE_AS_OF, fit_bundle
 
+#: one Spark session per xdist worker: with --dist loadgroup every Spark test runs in the same worker
+pytestmark = pytest.mark.xdist_group("spark")
+
 
 def _single_machine(bundle: str, events: pd.DataFrame, as_of: pd.Timestamp, out: Path, k: int) -> pd.DataFrame:
     with warnings.catch_warnings():
