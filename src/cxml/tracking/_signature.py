@@ -1,25 +1,44 @@
-"""The MLflow signature of the cxml pyfunc model, apart from the model so the harness need not import it."""
+"""What MLflow records with the cxml pyfunc model, apart from the model so the harness need not import it.
+
+- :func:`model_signature`: inputs, params and the *output* schema (typed columns, so that
+  ``mlflow.pyfunc.spark_udf(spark, "models:/NAME@alias")`` returns a struct of typed fields
+  instead of falling back to ``double``);
+- :func:`model_requirements` and :func:`model_code_paths`: cxml's own dependencies, all on PyPI,
+  plus the cxml package logged as code, so that ``mlflow models serve`` can build the model's
+  environment without an index serving cxml;
+- :func:`log_events_input`: the training events as an ``mlflow.data`` dataset input of the run.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
 
 from cxml.schema import Columns
 
-__all__ = ["model_signature"]
+__all__ = ["OUTPUT_COLUMNS", "log_events_input", "model_code_paths", "model_requirements", "model_signature"]
+
+#: Columns of every pyfunc prediction, in order (a model without churn / CLTV / recommender gives nulls).
+OUTPUT_COLUMNS: Final = (Columns.CUSTOMER, Columns.CHURN_PROBABILITY, Columns.EXPECTED_VALUE, "recommended_items")
 
 
 def model_signature() -> Any:
-    """Input: customer ids (+ optional event columns); params: k, as_of.
+    """Input: customer ids (+ optional event columns); params: k, as_of; output: typed score columns.
 
     Returns
     -------
     mlflow.models.ModelSignature
-        The signature logged with the pyfunc model.
+        The signature logged with the pyfunc model. Outputs: ``customer_id`` (string),
+        ``churn_probability`` and ``expected_value`` (double) and ``recommended_items``
+        (array of string).
     """
     # imported here: mlflow takes seconds to import; `import cxml.tracking` should not pay for it
     from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
+    from mlflow.types.schema import Array, ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
     inputs = Schema([
         ColSpec("string", Columns.CUSTOMER),
@@ -30,5 +49,63 @@ def model_signature() -> Any:
         ColSpec("double", Columns.AMOUNT, required=False),
         ColSpec("double", Columns.VALUE, required=False),
     ])
+    customer, churn, value, items = OUTPUT_COLUMNS
+    outputs = Schema([
+        ColSpec("string", customer),
+        ColSpec("double", churn, required=False),
+        ColSpec("double", value, required=False),
+        ColSpec(Array(DataType.string), items, required=False),
+    ])
     params = ParamSchema([ParamSpec("k", "long", 10), ParamSpec("as_of", "string", "")])
-    return ModelSignature(inputs=inputs, params=params)
+    return ModelSignature(inputs=inputs, outputs=outputs, params=params)
+
+
+def model_requirements() -> list[str]:
+    """cxml's runtime requirements (as installed), each installable from PyPI; cxml itself is logged as code.
+
+    Returns
+    -------
+    list of str
+        The ``Requires-Dist`` entries of the installed cxml without extras (e.g. ``"numpy<3,>=1.26"``).
+    """
+    requires = metadata.requires("cxml") or []
+    return [re.sub(r"\s+", "", req) for req in requires if "extra" not in req.partition(";")[2]]
+
+
+def model_code_paths() -> list[str]:
+    """The directory of the cxml package, to log with ``code_paths`` (MLflow puts it on ``sys.path``).
+
+    Returns
+    -------
+    list of str
+        One path: the ``cxml`` package directory this process imports.
+    """
+    return [str(Path(__file__).resolve().parents[1])]
+
+
+def log_events_input(events: pd.DataFrame, *, source: str | None = None, name: str = "events",
+                     context: str = "training") -> Any:
+    """Log ``events`` as an ``mlflow.data`` dataset input of the active run.
+
+    Parameters
+    ----------
+    events
+        The (canonical) events the models were trained on.
+    source
+        Where they came from (a path or URI; recorded as the dataset's source).
+    name
+        Dataset name shown in the MLflow UI.
+    context
+        The input's context tag (``"training"``).
+
+    Returns
+    -------
+    mlflow.data.pandas_dataset.PandasDataset
+        The logged dataset (its ``digest`` identifies the data).
+    """
+    import mlflow  # imported here: see model_signature
+    from mlflow.data.pandas_dataset import from_pandas
+
+    dataset = from_pandas(events, name=name) if source is None else from_pandas(events, source=source, name=name)
+    mlflow.log_input(dataset, context=context)
+    return dataset

@@ -9,12 +9,18 @@ loaded with :func:`cxml.bundle.load_bundle` (hash-verified, no pickle) in ``load
 - an events table (``customer_id``, ``timestamp`` and any other canonical columns): returns, for
   every customer existing at ``as_of``, churn probability, expected value and recommendations.
 Params: ``k`` (default 10) and ``as_of`` (default: the day after the last event given).
+
+Output — always the columns :data:`~cxml.tracking._signature.OUTPUT_COLUMNS` that the logged
+signature declares (``customer_id`` str, ``churn_probability`` and ``expected_value`` float,
+``recommended_items`` lists of str), nulls where the bundle lacks the model or the input gives no
+history, so that ``mlflow.pyfunc.spark_udf`` returns a struct of typed fields.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PythonModel  # only the logged model's code (and MLflow) import this module
 
@@ -24,7 +30,7 @@ from cxml.data import as_events
 from cxml.exceptions import SchemaError
 from cxml.schema import Columns, parse_as_of
 from cxml.scoring import Scorer
-from cxml.tracking._signature import model_signature
+from cxml.tracking._signature import OUTPUT_COLUMNS, model_signature
 
 __all__ = ["CxmlPyfuncModel", "model_signature"]
 
@@ -58,18 +64,18 @@ class CxmlPyfuncModel(PythonModel):
         Returns
         -------
         pandas.DataFrame
-            One row per customer.
+            One row per customer, in the columns of the logged output schema (see the module docstring).
         """
         params = params or {}
         k = check_int("k", 10 if params.get("k") is None else params["k"], minimum=1)
         frame = pd.DataFrame(model_input)
-        if Columns.TIMESTAMP in frame.columns:
-            return self._score_events(frame, k, params.get("as_of") or None)
+        if Columns.TIMESTAMP in frame.columns and frame[Columns.TIMESTAMP].notna().any():
+            return _typed(self._score_events(frame, k, params.get("as_of") or None))
         if Columns.CUSTOMER not in frame.columns:
             raise SchemaError(f"column {Columns.CUSTOMER!r} is missing from the model input "
                               f"(columns: {list(frame.columns)}); expected customer ids or an events table")
         customers = frame[Columns.CUSTOMER].astype("str").tolist()
-        return self._recommend(customers, k)
+        return _typed(self._recommend(customers, k))
 
     def _recommend(self, customers: list[str], k: int) -> pd.DataFrame:
         out = pd.DataFrame({Columns.CUSTOMER: customers})
@@ -96,3 +102,14 @@ class CxmlPyfuncModel(PythonModel):
             table = pd.DataFrame({Columns.CUSTOMER: sorted(events[Columns.CUSTOMER].unique())})
         recs = self._recommend(table[Columns.CUSTOMER].tolist(), k)
         return table.merge(recs, on=Columns.CUSTOMER, how="left") if RECOMMENDED in recs else table
+
+
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` in the declared output columns: absent scores are NaN, absent item lists None."""
+    customer, churn, value, items = OUTPUT_COLUMNS
+    out = pd.DataFrame({customer: table[customer].astype("str").to_numpy(dtype=object)})
+    for column in (churn, value):
+        out[column] = table[column].to_numpy(dtype=np.float64) if column in table else np.nan
+    out[items] = ([None if not isinstance(v, list) else [str(i) for i in v] for v in table[items]]
+                  if items in table else [None] * len(out))
+    return out
