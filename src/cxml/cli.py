@@ -89,10 +89,28 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     as_of = parse_as_of(args.as_of)  # a bad date fails before the model and the events are read
+    if args.engine == "spark":
+        return _score_on_spark(args, as_of)
     scorer = Scorer.load(args.model, tracking_uri=args.tracking_uri)
     summary = scorer.score(_load(args.events, args), as_of=as_of, out=args.out, k=args.k,
                            chunk_size=args.chunk_size, overwrite=args.overwrite,
                            progress=not args.quiet)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _score_on_spark(args: argparse.Namespace, as_of: Any) -> int:
+    """``cxml score --engine spark``: cxml.spark.score_job on the active or a local Spark session."""
+    if args.column or args.dayfirst is not None or args.timestamp_format:
+        raise ParameterError("--engine spark reads events with canonical column names; --column, --dayfirst, "
+                             "--monthfirst and --timestamp-format apply to --engine local only")
+    try:
+        # the optional extra cxml[spark]: pyspark is imported only when the Spark engine is asked for
+        from cxml.spark import score_job
+    except ImportError as exc:
+        raise ParameterError(f"--engine spark needs the optional extra: pip install 'cxml[spark]' ({exc})") from exc
+    summary = score_job(args.events, args.model, as_of=as_of, out=args.out, k=args.k, master=args.spark_master,
+                        tracking_uri=args.tracking_uri, overwrite=args.overwrite)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -231,6 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=positive, default=50_000, help="customers per chunk (default 50000)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing, different output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="local: stream on this machine (default); spark: cxml.spark on the active or a local "
+                        "Spark session (needs cxml[spark]; see docs/spark.md)")
+    p.add_argument("--spark-master", help="master of the local Spark session for --engine spark (default local[*])")
     p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser("evaluate", help="evaluate a bundle's models on what happened after --as-of, or backtest "

@@ -22,14 +22,13 @@ from typing import Any
 import pandas as pd
 
 from cxml._uri import resolve_tracking_uri, tracking_uri_context
-from cxml._version import __version__
 from cxml.bundle import read_metadata, save_bundle
 from cxml.data import load_events
 from cxml.exceptions import BundleError, ConfigError, SchemaError
 from cxml.recommend import PopularityRecommender, evaluate, temporal_split
 from cxml.schema import Columns, events_before, parse_as_of
 from cxml.tracking._models import log_model_details, make_recommender, train_value_model
-from cxml.tracking._signature import model_signature
+from cxml.tracking._signature import log_events_input, model_code_paths, model_requirements, model_signature
 from cxml.tracking.config import TrainConfig, apply_overrides, load_config
 from cxml.tracking.registry import register
 
@@ -131,6 +130,7 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
             mlflow.log_params({k: v for k, v in cfg.to_params().items() if v is not None})
             fingerprint = dataset_fingerprint(history)
             mlflow.log_params({f"data.{k}": v for k, v in fingerprint.items()})
+            log_events_input(history, source=str(cfg.events_path))
             mlflow.set_tags({"cxml.as_of": str(as_of.date()), **_git_tags()})
             models, metrics = _train_models(cfg, events, as_of, Path(tmp))
             mlflow.log_metrics(metrics)
@@ -202,7 +202,8 @@ def _log_pyfunc(bundle: Path, history: pd.DataFrame) -> Any:
         artifacts={"bundle": str(bundle)},
         signature=model_signature(),
         input_example=example,
-        pip_requirements=[f"cxml=={__version__}"],
+        pip_requirements=model_requirements(),
+        code_paths=model_code_paths(),
     )
 
 
