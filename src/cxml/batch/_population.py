@@ -21,7 +21,21 @@ RFM_VALUES = ("recency_days", "frequency", "monetary")
 
 
 def rfm_values(past: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Recency, frequency and monetary value of the customers of ``past`` (one bucket; trusted events)."""
+    """Recency, frequency and monetary value of the customers of ``past`` (one bucket; trusted events).
+
+    Parameters
+    ----------
+    past
+        Canonical events of a group of customers (all of each customer's events before ``as_of``).
+    as_of
+        Scoring time.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``customer_id`` (customers with a purchase before ``as_of``): ``recency_days``,
+        ``frequency``, ``monetary`` as :func:`cxml.segment.rfm_segments` computes them.
+    """
     return rfm_segments(past, as_of=as_of).loc[:, list(RFM_VALUES)]
 
 
@@ -30,6 +44,17 @@ def population_from_values(values: pd.DataFrame) -> Population:
 
     Scores as :func:`cxml.segment.rfm_segments` gives them: ``1 + floor((rank - 1) * 5 / n)`` with
     the minimum rank of ties, recency ranked reversed.
+
+    Parameters
+    ----------
+    values
+        :func:`rfm_values` of every group of customers, concatenated (each customer once).
+
+    Returns
+    -------
+    Population
+        ``segments``: ``customer_id -> segment name`` (str), equal to :func:`population_inputs`
+        on all the events at once.
     """
     r = _quintile(-values["recency_days"].to_numpy(dtype=np.float64))
     f = _quintile(values["frequency"].to_numpy(dtype=np.float64))
