@@ -206,3 +206,15 @@ def test_streaming_equals_in_memory_on_online_retail(retail_events: pd.DataFrame
     assert stream["ignored_future_events"] == mem["ignored_future_events"] > 0
     assert (tmp_path / "stream" / JOURNAL).exists()
     pd.testing.assert_frame_equal(_sorted(tmp_path / "stream"), _sorted(tmp_path / "mem"))
+
+
+def test_cli_score_reads_a_parquet_directory(sample_bundle: Bundle, sample_dataset: Path, in_memory: tuple,
+                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cxml.cli import main
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cxml.DataWarning)
+        code = main(["score", "--model", str(sample_bundle.path), "--events", str(sample_dataset), "--as-of",
+                     str(AS_OF.date()), "--out", str(tmp_path / "s"), "--k", "5", "--chunk-size", "150", "--quiet"])
+    assert code == 0 and '"customers": ' in capsys.readouterr().out
+    pd.testing.assert_frame_equal(_sorted(tmp_path / "s"), in_memory[1])

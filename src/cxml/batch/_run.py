@@ -19,7 +19,7 @@ from cxml.batch._lock import OutputLock
 from cxml.batch._output import clear_stale, open_journal, prepare_past, progress_bar, refuse_foreign
 from cxml.batch._stream import score_dataset
 from cxml.bundle import MANIFEST, Bundle
-from cxml.data import as_events
+from cxml.data import as_events, load_events
 from cxml.data.dataset import EventsDataset, is_parquet_source
 from cxml.schema import Columns, parse_as_of
 
@@ -134,7 +134,9 @@ def score_events(
         if budget is not None:
             return score_dataset(bundle, events, as_of=ts, out=Path(out), k=k, chunk_size=chunk_size,
                                  budget=budget, overwrite=overwrite, progress=progress, on_commit=_on_commit)
-    past, customers, codes, n_future = prepare_past(as_events(events), ts)
+    # a path is read with the canonical columns only (a parquet file reads no other column chunk)
+    frame = load_events(events, keep_columns=False) if isinstance(events, str | os.PathLike) else events
+    past, customers, codes, n_future = prepare_past(as_events(frame), ts)
     n_chunks = max(1, -(-len(customers) // chunk_size))
     root = Path(out)
     refuse_foreign(root)
