@@ -279,7 +279,8 @@ class Scorer:
 
     # -- batch ---------------------------------------------------------------------------------
     def score(self, events: pd.DataFrame | str | os.PathLike[str], as_of: Any, out: str | os.PathLike[str], *,
-              k: int = 10, chunk_size: int = 50_000, overwrite: bool = False, progress: bool = True) -> dict[str, Any]:
+              k: int = 10, chunk_size: int = 50_000, overwrite: bool = False, progress: bool = True,
+              memory_budget: int | str | None = None) -> dict[str, Any]:
         """Score every customer existing at ``as_of`` into a parquet dataset at ``out``.
 
         Per customer: churn_probability, expected_value, segment and the top-``k`` items (list
@@ -287,7 +288,9 @@ class Scorer:
         ``chunk_size``), each chunk committed atomically and recorded with its sha256 in a
         journal, so re-running the same call after a crash finishes the job without duplicated or
         missing customers. One writer per ``out`` at a time; :func:`cxml.batch.is_complete` tells
-        a finished dataset from a partial one.
+        a finished dataset from a partial one. A parquet dataset (a file or a directory of files,
+        hive-partitioned or not) larger than memory is streamed in customer hash buckets sized
+        from ``memory_budget``, with the same rows and values as the in-memory path.
 
         Parameters
         ----------
@@ -295,6 +298,10 @@ class Scorer:
             As for :func:`cxml.batch.score_events`: the events (frame or path; normalised once),
             the scoring time, the output directory, items per customer, customers per part,
             whether to replace a dataset from other inputs, and whether to show a progress bar.
+        memory_budget
+            Bytes (int) or text such as ``"2G"``: stream a parquet ``events`` path in buckets that
+            fit it (see :func:`cxml.batch.score_events`); ``None`` streams only a dataset that
+            would not fit in half the RAM.
 
         Returns
         -------
@@ -309,7 +316,7 @@ class Scorer:
             See :func:`cxml.batch.score_events`.
         """
         return score_events(self.bundle, events, as_of=as_of, out=out, k=k, chunk_size=chunk_size,
-                            overwrite=overwrite, progress=progress)
+                            overwrite=overwrite, progress=progress, memory_budget=memory_budget)
 
 
 def _id_list(ids: Any) -> Any:

@@ -21,7 +21,13 @@ not see a partial dataset (a run still going, or killed) calls :func:`is_complet
 Per-customer features depend only on that customer's own history and the fitted models, so scoring
 a chunk (:func:`score_chunk`) gives the same numbers as scoring everybody at once; RFM segments are
 relative to the whole population, so they are computed once for all customers
-(:func:`population_inputs`) and handed to every chunk.
+(:func:`population_inputs`) and handed to every chunk. When the events do not fit in memory the
+population is assembled from pieces: :func:`rfm_values` of each group of customers (a hash bucket,
+a Spark partition), then :func:`population_from_values` over all of them gives the same segments.
+
+**Streaming.** ``score_events(..., memory_budget="2G")`` on a parquet file or directory (and any
+parquet dataset that would not fit in half the RAM) scores it in customer hash buckets
+(:mod:`cxml.batch._stream`): the rows and values equal the in-memory path's; each part is a bucket.
 
 Examples
 --------
@@ -42,6 +48,7 @@ from cxml.batch._chunks import (
 )
 from cxml.batch._journal import JOURNAL, SUCCESS, is_complete, read_scores
 from cxml.batch._lock import LOCK
+from cxml.batch._population import population_from_values, rfm_values
 from cxml.batch._run import score_events
 
 __all__ = [
@@ -55,8 +62,10 @@ __all__ = [
     "capped_k",
     "cold_start_count",
     "is_complete",
+    "population_from_values",
     "population_inputs",
     "read_scores",
+    "rfm_values",
     "score_chunk",
     "score_events",
 ]

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
-import shutil
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,18 +12,18 @@ import numpy as np
 import pandas as pd
 
 from cxml._checks import check_bool, check_int
+from cxml.batch._budget import auto_budget, parse_memory_budget
 from cxml.batch._chunks import cold_start_count, population_inputs, score_chunk
-from cxml.batch._journal import FORMAT, JOURNAL, Journal
-from cxml.batch._lock import LOCK, OutputLock
+from cxml.batch._journal import FORMAT
+from cxml.batch._lock import OutputLock
+from cxml.batch._output import clear_stale, open_journal, prepare_past, progress_bar, refuse_foreign
+from cxml.batch._stream import score_dataset
 from cxml.bundle import MANIFEST, Bundle
-from cxml.data import as_events
-from cxml.exceptions import DataWarning, OutputExistsError
-from cxml.schema import Columns, parse_as_of, purchase_mask
+from cxml.data import as_events, load_events
+from cxml.data.dataset import EventsDataset, is_parquet_source
+from cxml.schema import Columns, parse_as_of
 
 __all__ = ["score_events"]
-
-logger = logging.getLogger("cxml.batch")
-
 
 def score_events(
     bundle: Bundle,
@@ -38,6 +35,7 @@ def score_events(
     chunk_size: int = 50_000,
     overwrite: bool = False,
     progress: bool = True,
+    memory_budget: int | str | None = None,
     _on_commit: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Score every customer existing at ``as_of`` into the parquet dataset ``out`` (see :mod:`cxml.batch`).
@@ -80,6 +78,16 @@ def score_events(
         directory without ``_journal.json`` is always refused, never deleted.
     progress
         Show a ``tqdm`` progress bar over the chunks (only when chunks remain to be scored).
+    memory_budget
+        Bytes (int) or text such as ``"2G"`` (powers of 1024, at least 16 MiB) that scoring a
+        parquet dataset may use. When ``events`` is a path to a parquet file or directory and a
+        budget is given (or none is and the events would not fit in half the RAM, then a quarter
+        of the RAM), the dataset is **streamed** (:mod:`cxml.batch._stream`): customers are
+        hashed into buckets of about ``budget / 1500`` events, written to a spill directory next
+        to ``out`` (removed at the end), and each bucket is one part, scored in slices of
+        ``chunk_size`` customers. The rows and values equal the in-memory path's (parts hold
+        hash buckets instead of sorted id ranges; the summary adds ``buckets`` and per-stage
+        ``seconds``). Ignored for a DataFrame or a csv path, which are scored in memory.
 
     Returns
     -------
@@ -106,7 +114,7 @@ def score_events(
     Raises
     ------
     ParameterError
-        When ``k`` or ``chunk_size`` is not a positive integer.
+        When ``k`` or ``chunk_size`` is not a positive integer, or ``memory_budget`` is not a size.
     SchemaError
         When ``as_of`` is not a date or the events fail validation.
     SourceError
@@ -120,16 +128,23 @@ def score_events(
     chunk_size = check_int("chunk_size", chunk_size, minimum=1)
     check_bool("overwrite", overwrite)
     ts = parse_as_of(as_of)
-    past, customers, codes, n_future = _prepare(as_events(events), ts)
+    budget = parse_memory_budget(memory_budget)
+    if is_parquet_source(events):
+        budget = budget if budget is not None else auto_budget(EventsDataset(events).count_rows())
+        if budget is not None:
+            return score_dataset(bundle, events, as_of=ts, out=Path(out), k=k, chunk_size=chunk_size,
+                                 budget=budget, overwrite=overwrite, progress=progress, on_commit=_on_commit)
+    # a path is read with the canonical columns only (a parquet file reads no other column chunk)
+    frame = load_events(events, keep_columns=False) if isinstance(events, str | os.PathLike) else events
+    past, customers, codes, n_future = prepare_past(as_events(frame), ts)
     n_chunks = max(1, -(-len(customers) // chunk_size))
     root = Path(out)
-    _refuse_foreign(root)
+    refuse_foreign(root)
     root.mkdir(parents=True, exist_ok=True)
     with OutputLock(root):
         fingerprint = _fingerprint(bundle, past, ts, k, chunk_size)
-        journal = _open_journal(root, fingerprint, n_chunks, overwrite)
-        for stale in [p for p in root.iterdir() if p.name != LOCK and _ours(p.name)]:
-            stale.unlink(missing_ok=True)  # left by a killed writer; we hold the lock, so none is live
+        journal = open_journal(root, fingerprint, n_chunks, overwrite)
+        clear_stale(root)  # left by a killed writer; we hold the lock, so none is live
         journal.forget(journal.damaged_parts())
         summary = journal.success_summary()
         if summary is not None:
@@ -140,7 +155,7 @@ def score_events(
         if todo:
             population = population_inputs(past, ts)
             bounds = np.searchsorted(codes, np.arange(n_chunks + 1) * chunk_size)
-            for n_done, i in enumerate(_progress(todo, n_chunks, progress), start=1):
+            for n_done, i in enumerate(progress_bar(todo, n_chunks, progress), start=1):
                 ids = customers[i * chunk_size:(i + 1) * chunk_size]
                 chunk = score_chunk(bundle, past.iloc[bounds[i]:bounds[i + 1]], ids, ts, k, population)
                 journal.commit(i, chunk, cold_start_count(bundle, ids))
@@ -160,33 +175,6 @@ def score_events(
     return summary
 
 
-def _prepare(frame: pd.DataFrame, ts: pd.Timestamp) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
-    """Events before ``ts`` of existing customers sorted by customer, the sorted ids, their codes."""
-    future = frame[Columns.TIMESTAMP].to_numpy() >= ts.to_datetime64()
-    n_future = int(future.sum())
-    if n_future:
-        msg = (f"ignored {n_future} of {len(frame)} events at or after as_of={ts.date()} "
-               "(scoring uses the past only)")
-        logger.warning(msg)
-        warnings.warn(msg, DataWarning, stacklevel=4)
-    past = frame.loc[~future]
-    # one stable order by customer makes every chunk a contiguous slice
-    customers = np.sort(past.loc[purchase_mask(past).to_numpy(), Columns.CUSTOMER].unique().astype(object))
-    codes = pd.Index(customers).get_indexer(past[Columns.CUSTOMER].to_numpy(dtype=object))
-    past = past.loc[codes >= 0]
-    codes = codes[codes >= 0]
-    order = np.argsort(codes, kind="stable")
-    return past.iloc[order], customers, codes[order], n_future
-
-
-def _progress(todo: list[int], total: int, show: bool) -> Any:
-    if not (show and todo):
-        return todo
-    from tqdm.auto import tqdm  # tqdm.auto probes for notebook widgets on import: only when a bar is shown
-
-    return tqdm(todo, desc="scoring", unit="chunk", initial=total - len(todo), total=total)
-
-
 def _fingerprint(bundle: Bundle, past: pd.DataFrame, as_of: pd.Timestamp, k: int, chunk_size: int) -> str:
     h = hashlib.sha256(FORMAT.encode())
     manifest = Path(bundle.path) / MANIFEST
@@ -198,49 +186,3 @@ def _fingerprint(bundle: Bundle, past: pd.DataFrame, as_of: pd.Timestamp, k: int
     return h.hexdigest()
 
 
-def _refuse_foreign(root: Path) -> None:
-    """Refuse an existing ``root`` that is not a cxml scores dataset (cxml never deletes it)."""
-    if root.exists() and (not root.is_dir() or (
-            not (root / JOURNAL).exists() and not all(_ours(p.name) for p in root.iterdir()))):
-        raise OutputExistsError(
-            f"{str(root)!r} exists and is not a cxml scores dataset (no {JOURNAL}); "
-            "choose another out path — cxml will not delete it"
-        )
-
-
-def _ours(name: str) -> bool:
-    """The lock, or a temporary file a killed writer left (``.part-00000.parquet.tmp-<pid>``)."""
-    return name == LOCK or (name.startswith(".") and ".tmp-" in name)
-
-
-def _open_journal(root: Path, fingerprint: str, n_chunks: int, overwrite: bool) -> Journal:
-    """The journal to continue: the existing one when its fingerprint matches, else a fresh one."""
-    if (root / JOURNAL).exists():
-        try:
-            journal = Journal.load(root)
-        except OutputExistsError:
-            if not overwrite:
-                raise
-        else:
-            if journal.fingerprint == fingerprint:
-                return journal
-            if not overwrite:
-                raise OutputExistsError(
-                    f"{str(root)!r} holds scores from different inputs (bundle, events, as_of, k or "
-                    "chunk_size differ); pass overwrite=True to replace them"
-                )
-        _clear(root)
-    fresh = Journal(root, fingerprint, n_chunks)
-    fresh.save()
-    return fresh
-
-
-def _clear(root: Path) -> None:
-    """Delete a cxml scores dataset's files, keeping the lock we hold; the journal goes last."""
-    for entry in sorted(root.iterdir(), key=lambda p: p.name == JOURNAL):
-        if entry.name == LOCK:
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry)
-        else:
-            entry.unlink()

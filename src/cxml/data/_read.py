@@ -20,27 +20,31 @@ from typing import TypeAlias
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import pyarrow.dataset as ds
 
 from cxml.exceptions import SchemaError, SourceError
 from cxml.schema import STRING_DTYPE
 
-__all__ = ["Source", "read_source"]
+__all__ = ["READ_ERRORS", "Source", "arrow_to_frame", "open_parquet_dataset", "read_source"]
 
 Source: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 
 #: what reading a damaged, truncated or mis-encoded file raises (UnicodeDecodeError and
 #: pandas' ParserError are ValueErrors; pyarrow's errors derive from ArrowException)
-_READ_ERRORS = (OSError, ValueError, EOFError, csv.Error, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
+READ_ERRORS = (OSError, ValueError, EOFError, csv.Error, zlib.error, lzma.LZMAError, zipfile.BadZipFile,
                 pa.ArrowException)
 #: a whole number written from a float column (``12346.0``): the ``.0`` is dropped as for floats
 _WHOLE_FLOAT = r"-?\d+\.0+"
 
 
-def read_source(source: Source, id_columns: Collection[Hashable]) -> pd.DataFrame:
+def read_source(
+    source: Source, id_columns: Collection[Hashable], columns: Collection[Hashable] | None = None
+) -> pd.DataFrame:
     """The source as a DataFrame (a DataFrame itself is returned as is, never modified).
 
-    ``id_columns`` are the labels whose values are ids; a file reads them as text.
+    ``id_columns`` are the labels whose values are ids; a file reads them as text. ``columns``
+    (``None``: all) are the labels to read from a file; the file's other columns are never read
+    (a parquet file or dataset reads only those column chunks).
     """
     if isinstance(source, pd.DataFrame):
         return source
@@ -52,15 +56,15 @@ def read_source(source: Source, id_columns: Collection[Hashable]) -> pd.DataFram
     suffixes = "".join(path.suffixes).lower()
     try:
         if path.is_dir() or suffixes.endswith((".parquet", ".pq")):
-            return _read_parquet(path, id_columns)
+            return _read_parquet(path, id_columns, columns)
         if ".csv" in suffixes or ".tsv" in suffixes or suffixes.endswith(".txt"):
-            return _read_csv(path, "\t" if ".tsv" in suffixes else ",", id_columns)
+            return _read_csv(path, "\t" if ".tsv" in suffixes else ",", id_columns, columns)
     except UnicodeError as exc:
         raise SourceError(
             f"could not read events source {str(path)!r}: it is not UTF-8 text ({exc}); re-save it as "
             "UTF-8, or read it with pandas (encoding=...) and pass the DataFrame"
         ) from exc
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise SourceError(f"could not read events source {str(path)!r}: {type(exc).__name__}: {exc}") from exc
     raise SourceError(
         f"events source {str(path)!r} has suffix {suffixes or '(none)'!r}; expected .csv or .parquet"
@@ -78,10 +82,12 @@ def _existing(source: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _read_csv(path: Path, sep: str, id_columns: Collection[Hashable]) -> pd.DataFrame:
+def _read_csv(path: Path, sep: str, id_columns: Collection[Hashable],
+              columns: Collection[Hashable] | None) -> pd.DataFrame:
     header = pd.read_csv(path, sep=sep, nrows=0)
     ids = [c for c in header.columns if c in id_columns]
-    frame = pd.read_csv(path, sep=sep, low_memory=False, dtype=dict.fromkeys(ids, str))
+    use = None if columns is None else [c for c in header.columns if c in columns]
+    frame = pd.read_csv(path, sep=sep, low_memory=False, dtype=dict.fromkeys(ids, str), usecols=use)
     for c in ids:
         frame[c] = _drop_float_zero(frame[c])
     return frame
@@ -96,8 +102,22 @@ def _drop_float_zero(s: pd.Series) -> pd.Series:
     return text.str.replace(r"\.0+$", "", regex=True)
 
 
-def _read_parquet(path: Path, id_columns: Collection[Hashable]) -> pd.DataFrame:
-    table = pq.read_table(path)
+def _read_parquet(path: Path, id_columns: Collection[Hashable], columns: Collection[Hashable] | None) -> pd.DataFrame:
+    dataset = open_parquet_dataset(path)  # a file, or a directory of files (hive-partitioned or not)
+    use = None if columns is None else [c for c in dataset.schema.names if c in columns]
+    return arrow_to_frame(dataset.to_table(columns=use), id_columns)
+
+
+def open_parquet_dataset(path: Path) -> ds.Dataset:
+    """A parquet file or directory as a :class:`pyarrow.dataset.Dataset` (``key=value`` folders are columns).
+
+    Files whose name starts with ``_`` or ``.`` (manifests, journals, temporary files) are skipped.
+    """
+    return ds.dataset(path, format="parquet", partitioning="hive")
+
+
+def arrow_to_frame(table: pa.Table, id_columns: Collection[Hashable]) -> pd.DataFrame:
+    """``table`` as pandas, with the integer id columns (``id_columns``) as their exact decimal text."""
     frame = table.to_pandas()
     names = table.column_names
     for name in id_columns:

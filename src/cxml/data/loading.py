@@ -154,6 +154,8 @@ def load_events(
         values that do not match it are unparseable. Give this or ``dayfirst``, not both.
     keep_columns
         Keep the source's other columns (e.g. ``country``) after the canonical ones, untouched.
+        ``False`` drops them; a file source then reads only the mapped columns (a parquet dataset
+        reads nothing else from disk).
 
     Returns
     -------
@@ -192,7 +194,8 @@ def load_events(
     })
     options = TimestampOptions.checked(timestamp_unit, dayfirst, timestamp_format)
     keep_extra = check_bool("keep_columns", keep_columns)
-    raw = read_source(source, [c if mapping[c] is None else mapping[c] for c in _ID_COLUMNS])
+    raw = read_source(source, [c if mapping[c] is None else mapping[c] for c in _ID_COLUMNS],
+                      None if keep_extra else [c if user is None else user for c, user in mapping.items()])
     check_labels(raw)
     resolved = resolve_columns(raw, mapping)
     if len(raw) == 0:

@@ -1,0 +1,145 @@
+"""Streaming batch scoring of a parquet dataset larger than memory, in customer hash buckets.
+
+1. **Bucketing** (:mod:`cxml.batch._buckets`): one pass over the dataset writes every customer's
+   past events into one bucket file of a spill directory next to ``out``.
+2. **Population**: each bucket gives its customers' RFM values; the segments are computed once over
+   all of them (:mod:`cxml.batch._population`). Everything else a chunk needs comes from the bundle
+   (BG/NBD parameters, popularity for cold start).
+3. **Scoring**: each bucket with customers is one part, scored by :func:`cxml.batch.score_chunk` in
+   slices of ``chunk_size`` customers (sorted by id) and committed through the journal exactly as
+   the in-memory path commits its chunks (sha256, resume, the lock).
+
+The rows and values equal the in-memory path's; only how customers are cut into parts differs
+(bucket by hash here, sorted id ranges there). Peak memory: one bucket (chosen from the budget)
+plus the per-customer population inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cxml.batch._buckets import Spill, read_bucket, spill_buckets
+from cxml.batch._budget import bucket_count, rows_per_bucket
+from cxml.batch._chunks import Population, cold_start_count, score_chunk
+from cxml.batch._journal import FORMAT, Journal
+from cxml.batch._lock import OutputLock
+from cxml.batch._output import clear_stale, open_journal, prepare_past, progress_bar, refuse_foreign
+from cxml.batch._population import population_from_values, rfm_values
+from cxml.bundle import MANIFEST, Bundle
+from cxml.data.dataset import EventsDataset
+
+__all__ = ["score_dataset"]
+
+
+def score_dataset(
+    bundle: Bundle,
+    source: str | os.PathLike[str],
+    *,
+    as_of: pd.Timestamp,
+    out: Path,
+    k: int,
+    chunk_size: int,
+    budget: int,
+    overwrite: bool,
+    progress: bool,
+    on_commit: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Score a parquet dataset bucket by bucket (module docstring); arguments checked by the caller.
+
+    Returns the summary of :func:`cxml.batch.score_events`, plus ``buckets`` and ``seconds`` (per
+    stage: ``bucketing``, ``population``, ``scoring``).
+    """
+    data = EventsDataset(source)
+    n_buckets = bucket_count(data.count_rows(), budget)
+    refuse_foreign(out)
+    out.mkdir(parents=True, exist_ok=True)
+    spill_root = Path(tempfile.mkdtemp(prefix=f".{out.name}.spill-", dir=out.parent))
+    seconds: dict[str, float] = {}
+    try:
+        start = time.perf_counter()
+        spill = spill_buckets(data, as_of, n_buckets, rows_per_bucket(budget), spill_root)
+        spill.report.warn(f"events source {str(source)!r}")
+        seconds["bucketing"] = time.perf_counter() - start
+        start = time.perf_counter()
+        population, parts = _population(spill, as_of)
+        seconds["population"] = time.perf_counter() - start
+        with OutputLock(out):
+            journal = open_journal(out, _fingerprint(bundle, spill, as_of, k, chunk_size), max(1, len(parts)),
+                                   overwrite)
+            clear_stale(out)
+            journal.forget(journal.damaged_parts())
+            summary = journal.success_summary()
+            if summary is not None:
+                return summary
+            if journal.complete:
+                journal.mark_incomplete()
+            start = time.perf_counter()
+            _score_parts(bundle, spill, parts, journal, population, as_of, k, chunk_size, progress, on_commit)
+            seconds["scoring"] = time.perf_counter() - start
+            summary = {
+                "customers": len(population.segments) if population.segments is not None else 0,
+                "chunks": journal.n_chunks,
+                "models": list(bundle.components),
+                "cold_start_customers": sum(rec["cold_start"] for rec in journal.parts.values()),
+                "ignored_future_events": spill.n_future,
+                "as_of": str(as_of),
+                "k": k,
+                "out": str(out),
+                "buckets": n_buckets,
+                "seconds": seconds,
+            }
+            journal.finish(summary)
+        return summary
+    finally:
+        shutil.rmtree(spill_root, ignore_errors=True)
+
+
+def _population(spill: Spill, as_of: pd.Timestamp) -> tuple[Population, list[int]]:
+    """Segments of every customer, and the buckets that hold customers (the parts, in bucket order)."""
+    pieces, parts = [], []
+    for b in range(spill.n_buckets):
+        if not spill.rows[b]:
+            continue
+        past, customers, _, _ = prepare_past(read_bucket(spill, b), as_of)
+        if len(customers):
+            pieces.append(rfm_values(past, as_of))
+            parts.append(b)
+    values = pd.concat(pieces) if pieces else rfm_values(read_bucket(spill, 0), as_of)
+    return population_from_values(values), parts
+
+
+def _score_parts(bundle: Bundle, spill: Spill, parts: list[int], journal: Journal, population: Population,
+                 as_of: pd.Timestamp, k: int, chunk_size: int, progress: bool,
+                 on_commit: Callable[[int], None] | None) -> None:
+    """Score and commit every part the journal lacks: part ``i`` is bucket ``parts[i]``."""
+    todo = [i for i in range(journal.n_chunks) if i not in journal.parts]
+    for n_done, i in enumerate(progress_bar(todo, journal.n_chunks, progress, unit="bucket"), start=1):
+        past, customers, codes, _ = prepare_past(read_bucket(spill, parts[i] if parts else 0), as_of)
+        n_slices = max(1, -(-len(customers) // chunk_size))
+        bounds = np.searchsorted(codes, np.arange(n_slices + 1) * chunk_size)
+        chunks = [score_chunk(bundle, past.iloc[bounds[j]:bounds[j + 1]],
+                              customers[j * chunk_size:(j + 1) * chunk_size], as_of, k, population)
+                  for j in range(n_slices)]
+        journal.commit(i, pd.concat(chunks, ignore_index=True), cold_start_count(bundle, customers))
+        if on_commit is not None:
+            on_commit(n_done)
+
+
+def _fingerprint(bundle: Bundle, spill: Spill, as_of: pd.Timestamp, k: int, chunk_size: int) -> str:
+    h = hashlib.sha256(f"{FORMAT}|stream".encode())
+    manifest = Path(bundle.path) / MANIFEST
+    h.update(manifest.read_bytes() if manifest.exists() else b"")
+    h.update(f"{as_of.isoformat()}|{k}|{chunk_size}|{spill.n_buckets}|{int(spill.rows.sum())}".encode())
+    h.update(spill.rows.tobytes())
+    h.update(spill.digests.tobytes())
+    return h.hexdigest()
