@@ -52,10 +52,11 @@ QUICK_ARGS: dict[str, list[str]] = {
     "scoring": ["--quick", "--no-write"],
     "generate": ["--quick", "--no-write"],
     "spark": ["--quick"],  # --quick writes no JSON
+    "scale": ["--quick", "--no-write"],
     "backtest": ["--quick", "--no-write"],
 }
 #: Report order; scripts not listed come after, in name order.
-ORDER = ["recommend", "churn", "backtest", "bgnbd", "features", "scoring", "spark", "generate"]
+ORDER = ["recommend", "churn", "backtest", "bgnbd", "features", "scoring", "scale", "spark", "generate"]
 LIBRARIES = ["cxml", "numpy", "pandas", "scipy", "scikit-learn", "implicit", "lightgbm", "pyarrow", "mlflow"]
 
 
@@ -442,6 +443,41 @@ def render_spark(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
     return out
 
 
+#: issue 15's targets for `cxml score` streaming a parquet dataset: (seconds, peak RSS GB) by size
+SCALE_TARGETS = {"200k": (180, 2.0), "1M": (600, 8.0)}
+
+
+def render_scale(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    b = d.get("bundle") or {}
+    out = [f"`Scorer.score` on generated parquet datasets, budget {d.get('budget')}, chunk size "
+           f"{fmt(d.get('chunk_size'))}; the bundle (ALS, churn {fmt(b.get('churn_trees'))} trees, CLTV "
+           f"{fmt(b.get('cltv_trees'))} trees) was fitted on {b.get('fitted_on')}, so most scored customers get "
+           "the cold-start ranking. Each run is a fresh process; load average in the last column.", ""]
+    gb = 1024**3
+    rows = []
+    for r in d.get("runs") or []:
+        sec = (r.get("summary") or {}).get("seconds") or {}
+        rows.append([r.get("size"), r.get("mode"), r.get("customers"), r.get("events"),
+                     (r.get("summary") or {}).get("buckets", ""), sec.get("bucketing", ""), sec.get("population", ""),
+                     sec.get("scoring", ""), r.get("seconds"), (r.get("peak_rss") or 0) / gb, r.get("loadavg")])
+        target = SCALE_TARGETS.get(str(r.get("size")))
+        if target and r.get("mode") == "streaming":
+            seconds, peak = r.get("seconds") or float("inf"), (r.get("peak_rss") or 0) / gb
+            bars.append(["scale", f"cxml score streaming {r.get('size')} customers: seconds / peak RSS GB",
+                         f"{fmt(seconds, 0)} / {fmt(peak, 2)}", f"< {target[0]} / < {target[1]}",
+                         seconds < target[0] and peak < target[1]])
+    out += table(["size", "mode", "customers", "events", "buckets", "bucketing s", "population s", "scoring s",
+                  "total s", "peak RSS GB", "load"], rows, digits=1)
+    eq = d.get("equality") or {}
+    if eq:
+        out += [f"At {eq.get('size')} the streaming output equals the in-memory output: {eq.get('equal')} "
+                f"({fmt(eq.get('rows'))} rows); streaming / in-memory time {fmt(eq.get('time_ratio'), 2)}.", ""]
+        bars.append(["scale", f"streaming = in-memory output at {eq.get('size')}; time ratio",
+                     f"{eq.get('equal')}; {fmt(eq.get('time_ratio'), 2)}", "True; ≤ 1.2",
+                     bool(eq.get("equal")) and (eq.get("time_ratio") or 9) <= 1.2])
+    return out
+
+
 def render_generic(d: dict[str, Any], bars: list[list[Any]] | None = None) -> list[str]:
     """Scalars of a JSON file this runner has no dedicated renderer for."""
     flat: list[tuple[str, Any]] = []
@@ -464,6 +500,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any], list[list[Any]]], list
     "features": ("Customer features: speed against a pandas groupby/apply reference", render_features),
     "scoring": ("Scoring: batch throughput and Scorer.recommend latency", render_scoring),
     "backtest": ("Backtests: model − strongest baseline with 95 % intervals over several cutoffs", render_backtest),
+    "scale": ("Scale: streaming a parquet dataset bigger than memory through Scorer.score", render_scale),
     "spark": ("Spark: the same scores on local[2] (throughput against one machine)", render_spark),
     "generate": ("Synthetic data: the generator and the parquet dataset writer at scale", render_generate),
 }

@@ -92,9 +92,11 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.engine == "spark":
         return _score_on_spark(args, as_of)
     scorer = Scorer.load(args.model, tracking_uri=args.tracking_uri)
-    summary = scorer.score(_load(args.events, args), as_of=as_of, out=args.out, k=args.k,
-                           chunk_size=args.chunk_size, overwrite=args.overwrite,
-                           progress=not args.quiet)
+    # a plain path goes to the Scorer as is, so that a parquet dataset bigger than memory is streamed
+    plain = not (args.column or args.dayfirst is not None or args.timestamp_format)
+    events = args.events if plain else _load(args.events, args)
+    summary = scorer.score(events, as_of=as_of, out=args.out, k=args.k, chunk_size=args.chunk_size,
+                           overwrite=args.overwrite, progress=not args.quiet, memory_budget=args.memory_budget)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -249,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=positive, default=50_000, help="customers per chunk (default 50000)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing, different output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--memory-budget", metavar="SIZE",
+                   help="stream a parquet dataset in customer hash buckets that fit this much memory, e.g. 2G "
+                        "(default: only a dataset that would not fit in half the RAM is streamed)")
     p.add_argument("--engine", choices=("local", "spark"), default="local",
                    help="local: stream on this machine (default); spark: cxml.spark on the active or a local "
                         "Spark session (needs cxml[spark]; see docs/spark.md)")
