@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cxml._checks import check_bool, check_choice
 from cxml._uri import resolve_tracking_uri, tracking_uri_context
 from cxml.batch import capped_k, score_events
 from cxml.bundle import Bundle, load_bundle
@@ -222,9 +223,10 @@ class Scorer:
         return self._need("cltv").predict(events, as_of=as_of)
 
     def explain(
-        self, events: pd.DataFrame, as_of: Any, customers: Sequence[Any] | Any = None, *, top_n: int = 10
+        self, events: pd.DataFrame, as_of: Any, customers: Sequence[Any] | Any = None, *, top_n: int = 10,
+        reasons: bool = False, model: str = "churn",
     ) -> pd.DataFrame:
-        """The churn model's top feature contributions (log-odds) per customer.
+        """The churn (or CLTV) model's top feature contributions per customer, or its reasons in words.
 
         Same argument order as :meth:`cxml.churn.ChurnModel.explain`, which explains how the
         contributions add up.
@@ -242,7 +244,15 @@ class Scorer:
         top_n
             Keep the ``top_n`` feature rows with the largest ``|contribution|`` per customer (a
             positive integer); the ``"__bias__"`` row (and ``"__bgnbd_prior__"`` when the model
-            uses that prior) is always added last.
+            uses that prior) is always added last. With ``reasons=True``: at most ``top_n`` reasons
+            per customer.
+        reasons
+            ``True``: return the model's reasons in plain words instead of the raw contributions
+            (:meth:`cxml.churn.ChurnModel.reasons`: ``customer_id, rank, reason, feature, value,
+            contribution, reference, direction``; only drivers that push the prediction in its own
+            direction, so a customer may have fewer than ``top_n``).
+        model
+            ``"churn"`` (default) or ``"cltv"``: which model of the bundle to explain.
 
         Returns
         -------
@@ -257,8 +267,13 @@ class Scorer:
         UnknownIdError
             When a customer has no purchase before ``as_of``.
         """
+        check_choice("model", model, ("churn", "cltv"))
+        check_bool("reasons", reasons)
         ids = None if customers is None else _id_list(customers)
-        return self._need("churn").explain(events, as_of, customers=ids, top_n=top_n)
+        fitted = self._need(model)
+        if reasons:
+            return fitted.reasons(events, as_of, customers=ids, top=top_n)
+        return fitted.explain(events, as_of, customers=ids, top_n=top_n)
 
     def segments(self, events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
         """RFM scores and named segments (needs no fitted model).

@@ -17,11 +17,13 @@ import numpy as np
 import pandas as pd
 
 from cxml._checks import check_int
+from cxml.churn import reason_lists
 from cxml.data import IdMap
 from cxml.schema import Columns
 from cxml.segment import rfm_segments
 
 __all__ = [
+    "REASONS",
     "RECOMMENDED",
     "SEGMENT",
     "Population",
@@ -36,6 +38,8 @@ __all__ = [
 RECOMMENDED: Final = "recommended_items"
 #: Output column of the RFM segment.
 SEGMENT: Final = "segment"
+#: Output column of the churn reasons in words (a list of sentences, strongest first).
+REASONS: Final = "reasons"
 
 
 class Recommender(Protocol):
@@ -154,6 +158,7 @@ def score_chunk(
     as_of: pd.Timestamp,
     k: int,
     population: Population,
+    reasons: int = 0,
 ) -> pd.DataFrame:
     """Score rows of ``customers`` from their own events and the population-wide inputs.
 
@@ -176,6 +181,9 @@ def score_chunk(
         Items per customer in ``recommended_items`` (an integer >= 1; capped at the catalogue).
     population
         Inputs computed once over every customer (:func:`population_inputs`).
+    reasons
+        With a churn model and ``reasons >= 1``: add the ``reasons`` column, up to that many
+        sentences per customer (:meth:`cxml.churn.ChurnModel.reasons`); ``0`` (default): none.
 
     Returns
     -------
@@ -191,6 +199,10 @@ def score_chunk(
         if model is not None:
             predicted = model.predict(events, as_of=as_of).set_index(Columns.CUSTOMER)[column]
             table[column] = predicted.reindex(ids).to_numpy()
+    if reasons and models.churn is not None:
+        # every customer of the chunk with a purchase; the others get [] (like NaN for the scores)
+        why = models.churn.reasons(events, as_of, top=reasons)
+        table[REASONS] = reason_lists(why, ids)
     if population.segments is not None:
         table[SEGMENT] = population.segments.reindex(ids).to_numpy()
     rec = models.recommender
