@@ -77,7 +77,9 @@ def test_run_logs_params_metrics_nested_runs_and_artifacts(trained: dict) -> Non
     children = client.search_runs([run.info.experiment_id],
                                   filter_string=f"tags.mlflow.parentRunId = '{result.run_id}'")
     assert sorted(r.info.run_name for r in children) == ["churn", "cltv", "recommender"]
-    assert "bundle" in {a.path for a in client.list_artifacts(result.run_id)}
+    assert {"bundle", "report"} <= {a.path for a in client.list_artifacts(result.run_id)}
+    page = Path(client.download_artifacts(result.run_id, "report/report.html", str(trained["root"])))
+    assert "Customers worth saving" in page.read_text(encoding="utf-8")  # the shop owner's report of this run
     churn_run = next(r for r in children if r.info.run_name == "churn")
     plots = {a.path for a in client.list_artifacts(churn_run.info.run_id, "plots")}
     assert {"plots/churn_lift.png", "plots/churn_calibration.png"} <= plots

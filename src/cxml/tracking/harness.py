@@ -15,6 +15,7 @@ import hashlib
 import os
 import subprocess
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ import pandas as pd
 from cxml._uri import resolve_tracking_uri, tracking_uri_context
 from cxml.bundle import read_metadata, save_bundle
 from cxml.data import load_events
-from cxml.exceptions import BundleError, ConfigError, SchemaError
+from cxml.exceptions import BundleError, ConfigError, CxmlError, CxmlWarning, SchemaError
 from cxml.recommend import PopularityRecommender, evaluate, temporal_split
+from cxml.report import build as build_report
 from cxml.schema import Columns, events_before, parse_as_of
 from cxml.tracking._models import log_model_details, make_recommender, train_value_model
 from cxml.tracking._signature import log_events_input, model_code_paths, model_requirements, model_signature
@@ -141,12 +143,29 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
             )
             mlflow.log_artifacts(str(bundle), artifact_path="bundle")
             model_info = _log_pyfunc(bundle, history)
+            _log_report(events, bundle, as_of, Path(tmp))
             version = register(model_info.model_uri, cfg.register, tracking_uri=uri) if cfg.register else None
             return TrainResult(
                 run_id=parent.info.run_id, experiment_id=parent.info.experiment_id, bundle_dir=bundle,
                 model_uri=model_info.model_uri, metrics=metrics, registered_name=cfg.register,
                 registered_version=version, as_of=str(as_of),
             )
+
+
+def _log_report(events: pd.DataFrame, bundle: Path, as_of: pd.Timestamp, tmp: Path) -> None:
+    """The shop owner's HTML report of this run, logged as the artifact ``report/report.html``.
+
+    A report that cannot be built (e.g. too little history for one of its sections) does not fail
+    the training run: it is left out with a warning that says why.
+    """
+    import mlflow  # imported here: see train()
+
+    try:
+        path = build_report(events, bundle, as_of=as_of, out=tmp / "report.html")
+    except CxmlError as exc:
+        warnings.warn(f"the HTML report was not logged: {exc}", CxmlWarning, stacklevel=3)
+        return
+    mlflow.log_artifact(str(path), artifact_path="report")
 
 
 def _train_models(cfg: TrainConfig, events: pd.DataFrame, as_of: pd.Timestamp, tmp: Path
