@@ -46,3 +46,20 @@ def test_score_chunk_adds_a_reasons_column(fitted) -> None:
     assert out[REASONS].tolist() == [expected.loc[expected[Columns.CUSTOMER] == c, "reason"].tolist()
                                      for c in ids[:-1]] + [[]]
     assert REASONS not in score_chunk(bundle, past, ids, AS_OF, 10, population_inputs(past, AS_OF)).columns
+
+
+def test_scorer_score_writes_the_reasons_column(fitted, tmp_path) -> None:
+    scorer, ev = Scorer.load(fitted["full"]), fitted["events"]
+    plain = scorer.score(ev, as_of=AS_OF, out=tmp_path / "plain", progress=False)
+    with_reasons = scorer.score(ev, as_of=AS_OF, out=tmp_path / "why", progress=False, reasons=2)
+    assert plain["customers"] == with_reasons["customers"]
+    a = cxml.batch.read_scores(tmp_path / "plain")
+    b = cxml.batch.read_scores(tmp_path / "why")
+    assert REASONS not in a.columns
+    pd.testing.assert_frame_equal(a, b.drop(columns=[REASONS]))  # the scores themselves do not change
+    expected = fitted["churn"].reasons(ev, AS_OF, top=2)
+    first = b[Columns.CUSTOMER].iloc[0]
+    assert list(b[REASONS].iloc[0]) == expected.loc[expected[Columns.CUSTOMER] == first, "reason"].tolist()
+    assert any(len(r) for r in b[REASONS])
+    with pytest.raises(cxml.ParameterError, match="reasons"):
+        scorer.score(ev, as_of=AS_OF, out=tmp_path / "bad", progress=False, reasons=-1)

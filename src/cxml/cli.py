@@ -96,7 +96,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     plain = not (args.column or args.dayfirst is not None or args.timestamp_format)
     events = args.events if plain else _load(args.events, args)
     summary = scorer.score(events, as_of=as_of, out=args.out, k=args.k, chunk_size=args.chunk_size,
-                           overwrite=args.overwrite, progress=not args.quiet, memory_budget=args.memory_budget)
+                           overwrite=args.overwrite, progress=not args.quiet, memory_budget=args.memory_budget,
+                           reasons=args.reasons)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -251,6 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=positive, default=50_000, help="customers per chunk (default 50000)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing, different output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--reasons", type=_int_at_least(0), default=0, metavar="N",
+                   help="add a reasons column: each customer's top-N churn reasons in words (default 0: none)")
     p.add_argument("--memory-budget", metavar="SIZE",
                    help="stream a parquet dataset in customer hash buckets that fit this much memory, e.g. 2G "
                         "(default: only a dataset that would not fit in half the RAM is streamed)")

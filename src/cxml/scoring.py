@@ -295,7 +295,7 @@ class Scorer:
     # -- batch ---------------------------------------------------------------------------------
     def score(self, events: pd.DataFrame | str | os.PathLike[str], as_of: Any, out: str | os.PathLike[str], *,
               k: int = 10, chunk_size: int = 50_000, overwrite: bool = False, progress: bool = True,
-              memory_budget: int | str | None = None) -> dict[str, Any]:
+              memory_budget: int | str | None = None, reasons: int = 0) -> dict[str, Any]:
         """Score every customer existing at ``as_of`` into a parquet dataset at ``out``.
 
         Per customer: churn_probability, expected_value, segment and the top-``k`` items (list
@@ -317,6 +317,9 @@ class Scorer:
             Bytes (int) or text such as ``"2G"``: stream a parquet ``events`` path in buckets that
             fit it (see :func:`cxml.batch.score_events`); ``None`` streams only a dataset that
             would not fit in half the RAM.
+        reasons
+            ``N > 0`` adds a ``reasons`` column with the churn model's top-``N`` reasons in words
+            per customer (a list of sentences); ``0`` (default) adds none.
 
         Returns
         -------
@@ -331,7 +334,8 @@ class Scorer:
             See :func:`cxml.batch.score_events`.
         """
         return score_events(self.bundle, events, as_of=as_of, out=out, k=k, chunk_size=chunk_size,
-                            overwrite=overwrite, progress=progress, memory_budget=memory_budget)
+                            overwrite=overwrite, progress=progress, memory_budget=memory_budget,
+                            reasons=reasons)
 
 
 def _id_list(ids: Any) -> Any:

@@ -36,6 +36,7 @@ def score_events(
     overwrite: bool = False,
     progress: bool = True,
     memory_budget: int | str | None = None,
+    reasons: int = 0,
     _on_commit: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Score every customer existing at ``as_of`` into the parquet dataset ``out`` (see :mod:`cxml.batch`).
@@ -88,6 +89,9 @@ def score_events(
         ``chunk_size`` customers. The rows and values equal the in-memory path's (parts hold
         hash buckets instead of sorted id ranges; the summary adds ``buckets`` and per-stage
         ``seconds``). Ignored for a DataFrame or a csv path, which are scored in memory.
+    reasons
+        ``N > 0`` adds a ``reasons`` column: the churn model's top-``N`` reasons in words
+        (:meth:`cxml.churn.ChurnModel.reasons`) as a list per customer; ``0`` (default) adds none.
 
     Returns
     -------
@@ -126,6 +130,7 @@ def score_events(
     """
     k = check_int("k", k, minimum=1)
     chunk_size = check_int("chunk_size", chunk_size, minimum=1)
+    reasons = check_int("reasons", reasons, minimum=0)
     check_bool("overwrite", overwrite)
     ts = parse_as_of(as_of)
     budget = parse_memory_budget(memory_budget)
@@ -133,7 +138,8 @@ def score_events(
         budget = budget if budget is not None else auto_budget(EventsDataset(events).count_rows())
         if budget is not None:
             return score_dataset(bundle, events, as_of=ts, out=Path(out), k=k, chunk_size=chunk_size,
-                                 budget=budget, overwrite=overwrite, progress=progress, on_commit=_on_commit)
+                                 budget=budget, overwrite=overwrite, progress=progress, on_commit=_on_commit,
+                                 reasons=reasons)
     # a path is read with the canonical columns only (a parquet file reads no other column chunk)
     frame = load_events(events, keep_columns=False) if isinstance(events, str | os.PathLike) else events
     past, customers, codes, n_future = prepare_past(as_events(frame), ts)
@@ -142,7 +148,7 @@ def score_events(
     refuse_foreign(root)
     root.mkdir(parents=True, exist_ok=True)
     with OutputLock(root):
-        fingerprint = _fingerprint(bundle, past, ts, k, chunk_size)
+        fingerprint = _fingerprint(bundle, past, ts, k, chunk_size, reasons)
         journal = open_journal(root, fingerprint, n_chunks, overwrite)
         clear_stale(root)  # left by a killed writer; we hold the lock, so none is live
         journal.forget(journal.damaged_parts())
@@ -157,7 +163,8 @@ def score_events(
             bounds = np.searchsorted(codes, np.arange(n_chunks + 1) * chunk_size)
             for n_done, i in enumerate(progress_bar(todo, n_chunks, progress), start=1):
                 ids = customers[i * chunk_size:(i + 1) * chunk_size]
-                chunk = score_chunk(bundle, past.iloc[bounds[i]:bounds[i + 1]], ids, ts, k, population)
+                chunk = score_chunk(bundle, past.iloc[bounds[i]:bounds[i + 1]], ids, ts, k, population,
+                                    reasons=reasons)
                 journal.commit(i, chunk, cold_start_count(bundle, ids))
                 if _on_commit is not None:  # test hook: e.g. kill the process after the n-th part
                     _on_commit(n_done)
@@ -175,11 +182,14 @@ def score_events(
     return summary
 
 
-def _fingerprint(bundle: Bundle, past: pd.DataFrame, as_of: pd.Timestamp, k: int, chunk_size: int) -> str:
+def _fingerprint(bundle: Bundle, past: pd.DataFrame, as_of: pd.Timestamp, k: int, chunk_size: int,
+                 reasons: int = 0) -> str:
     h = hashlib.sha256(FORMAT.encode())
     manifest = Path(bundle.path) / MANIFEST
     h.update(manifest.read_bytes() if manifest.exists() else b"")
     h.update(f"{as_of.isoformat()}|{k}|{chunk_size}|{len(past)}".encode())
+    if reasons:  # only then, so that outputs written before the option keep their fingerprint
+        h.update(f"|reasons={reasons}".encode())
     cols = [c for c in Columns.EVENTS if c in past.columns]
     row_hashes = pd.util.hash_pandas_object(past[cols], index=False).to_numpy()
     h.update(np.sort(row_hashes).tobytes())

@@ -53,6 +53,7 @@ def score_dataset(
     overwrite: bool,
     progress: bool,
     on_commit: Callable[[int], None] | None = None,
+    reasons: int = 0,
 ) -> dict[str, Any]:
     """Score a parquet dataset bucket by bucket (module docstring); arguments checked by the caller.
 
@@ -74,7 +75,7 @@ def score_dataset(
         population, parts = _population(spill, as_of)
         seconds["population"] = time.perf_counter() - start
         with OutputLock(out):
-            journal = open_journal(out, _fingerprint(bundle, spill, as_of, k, chunk_size), max(1, len(parts)),
+            journal = open_journal(out, _fingerprint(bundle, spill, as_of, k, chunk_size, reasons), max(1, len(parts)),
                                    overwrite)
             clear_stale(out)
             journal.forget(journal.damaged_parts())
@@ -84,7 +85,8 @@ def score_dataset(
             if journal.complete:
                 journal.mark_incomplete()
             start = time.perf_counter()
-            _score_parts(bundle, spill, parts, journal, population, as_of, k, chunk_size, progress, on_commit)
+            _score_parts(bundle, spill, parts, journal, population, as_of, k, chunk_size, progress, on_commit,
+                         reasons)
             seconds["scoring"] = time.perf_counter() - start
             summary = {
                 "customers": len(population.segments) if population.segments is not None else 0,
@@ -120,7 +122,7 @@ def _population(spill: Spill, as_of: pd.Timestamp) -> tuple[Population, list[int
 
 def _score_parts(bundle: Bundle, spill: Spill, parts: list[int], journal: Journal, population: Population,
                  as_of: pd.Timestamp, k: int, chunk_size: int, progress: bool,
-                 on_commit: Callable[[int], None] | None) -> None:
+                 on_commit: Callable[[int], None] | None, reasons: int = 0) -> None:
     """Score and commit every part the journal lacks: part ``i`` is bucket ``parts[i]``."""
     todo = [i for i in range(journal.n_chunks) if i not in journal.parts]
     for n_done, i in enumerate(progress_bar(todo, journal.n_chunks, progress, unit="bucket"), start=1):
@@ -128,18 +130,22 @@ def _score_parts(bundle: Bundle, spill: Spill, parts: list[int], journal: Journa
         n_slices = max(1, -(-len(customers) // chunk_size))
         bounds = np.searchsorted(codes, np.arange(n_slices + 1) * chunk_size)
         chunks = [score_chunk(bundle, past.iloc[bounds[j]:bounds[j + 1]],
-                              customers[j * chunk_size:(j + 1) * chunk_size], as_of, k, population)
+                              customers[j * chunk_size:(j + 1) * chunk_size], as_of, k, population,
+                              reasons=reasons)
                   for j in range(n_slices)]
         journal.commit(i, pd.concat(chunks, ignore_index=True), cold_start_count(bundle, customers))
         if on_commit is not None:
             on_commit(n_done)
 
 
-def _fingerprint(bundle: Bundle, spill: Spill, as_of: pd.Timestamp, k: int, chunk_size: int) -> str:
+def _fingerprint(bundle: Bundle, spill: Spill, as_of: pd.Timestamp, k: int, chunk_size: int,
+                 reasons: int = 0) -> str:
     h = hashlib.sha256(f"{FORMAT}|stream".encode())
     manifest = Path(bundle.path) / MANIFEST
     h.update(manifest.read_bytes() if manifest.exists() else b"")
     h.update(f"{as_of.isoformat()}|{k}|{chunk_size}|{spill.n_buckets}|{int(spill.rows.sum())}".encode())
+    if reasons:
+        h.update(f"|reasons={reasons}".encode())
     h.update(spill.rows.tobytes())
     h.update(spill.digests.tobytes())
     return h.hexdigest()
