@@ -24,8 +24,8 @@ from cxml.exceptions import DataWarning, ParameterError, SchemaError
 from cxml.schema import Columns, purchase_mask
 
 __all__ = [
-    "COUNT", "UNUSABLE", "binarised", "decay_weights", "encode", "id_map", "interaction_matrix", "purchase_rows", "to_csr",
-    "with_codes",
+    "COUNT", "UNUSABLE", "binarised", "decay_weights", "encode", "id_map", "interaction_matrix", "purchase_rows",
+    "to_csr", "with_codes",
 ]
 
 COUNT: Final = "count"

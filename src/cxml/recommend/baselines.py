@@ -9,8 +9,8 @@ import scipy.sparse as sp
 from cxml._checks import check_bool, check_choice, check_float, check_int
 from cxml.recommend._matrix import binarised, decay_weights
 from cxml.recommend._persist import csr_arrays
-from cxml.recommend._state import saved_array, saved_csr
 from cxml.recommend._sparse import cosine_topk
+from cxml.recommend._state import saved_array, saved_csr
 from cxml.recommend.base import BaseRecommender
 from cxml.recommend.ease import EASERecommender
 
