@@ -49,7 +49,7 @@ class AutoRecommender(BaseRecommender):
     slice (cut at the ``1 - valid_fraction`` quantile of purchase timestamps; validation = purchases
     after the cut whose customer and item were bought before it), tunes each candidate on the
     :data:`~cxml.recommend.BUDGETS` entry of ``budget`` (ALS: factors, regularization,
-    alpha, iterations; EASE: l2, on the 4,000 most popular items, skipped when its item-item matrix
+    alpha, iterations; EASE: l2, on the 2,500 most popular items, skipped when its item-item matrix
     would exceed its memory budget;
     item-kNN: k_neighbors, shrinkage; popularity: time decay), tries :class:`BlendRecommender` of the
     best personal model with the best popularity at weights 0.25 / 0.5 / 0.75, picks the best
@@ -297,7 +297,7 @@ class AutoRecommender(BaseRecommender):
 
 _BLEND_WEIGHTS: Final = (0.25, 0.5, 0.75)
 _SMALL_ROWS: Final = 1_000_000
-_EASE_MAX_ITEMS: Final = 4_000
+_EASE_MAX_ITEMS: Final = 2_500
 _NUMERIC: Final = (*METRICS, "n_users", "fit_seconds", "predicted_seconds")
 _BOARD: Final = ("candidate", "model", "params", *_NUMERIC, "note", "trial", "selected")
 

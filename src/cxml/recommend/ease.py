@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import scipy.linalg
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from cxml._checks import check_bool, check_float, check_int
 from cxml.exceptions import BundleError, MemoryBudgetError
@@ -123,7 +124,10 @@ class EASERecommender(BaseRecommender):
         Xk = Xb if m == n else Xb[:, kept]
         gram = (Xk.T @ Xk).toarray()
         gram[np.diag_indices(m)] += float(self.l2)
-        P = _spd_inverse(gram)
+        # one BLAS thread: the cost stays what the cost model predicts, and on a shared machine a
+        # multi-threaded inverse was measured 2-3x slower (threads waiting on each other)
+        with threadpool_limits(1, "blas"):
+            P = _spd_inverse(gram)
         del gram
         B = P / (-np.diag(P))[None, :]
         del P
