@@ -3,9 +3,11 @@
 
 Each cost is a non-negative linear combination of a few work counts of the data shape and the
 parameters (``features``); the coefficients are seconds per unit of work. They were fitted by
-non-negative least squares by ``benchmarks/_calibrate_recommend.py`` on 2026-12-01, on the project's
-shared 2-core machine (x86-64, OpenBLAS, implicit 0.7), on grocery-like generated baskets from 2k
-to 20k customers and 2k to 20k items; rerun that script and paste its output here on other hardware.
+non-negative least squares (relative error) by ``benchmarks/_calibrate_recommend.py`` on
+2026-12-01 15:55-16:02 UTC, on the project's 2-core machine (x86-64, OpenBLAS, implicit 0.7) while
+other sessions loaded it (load average 12-13, so these are pessimistic for a quiet machine), from
+45 fits and rankings on grocery-like generated baskets of 2k-20k customers, 2k-20k items and
+40k-600k rows; rerun that script and paste its output here on other hardware.
 The model predicts wall time on a quiet machine; a busy machine makes trials slower than predicted,
 which AutoRecommender absorbs by re-checking the time actually left before every trial.
 """
@@ -82,11 +84,11 @@ def features(name: str, params: Mapping[str, Any], s: Shape) -> tuple[np.ndarray
 #: Seconds per unit of each feature of :func:`features` (fit, score) and of :func:`build_seconds`.
 #: Measured by ``benchmarks/_calibrate_recommend.py`` (see the module docstring).
 COEFFICIENTS: Final[Mapping[str, tuple[tuple[float, ...], tuple[float, ...]]]] = {
-    "als": ((0.05, 2e-9, 2e-9), (0.01, 1e-8, 1e-10)),
-    "ease": ((0.05, 1e-8, 1e-8, 2e-11), (0.01, 1e-8, 1e-9)),
-    "itemknn": ((0.05, 2e-8, 1e-6, 1e-8), (0.01, 1e-8, 1e-9)),
-    "popularity": ((0.02, 1e-7, 1e-7), (0.01, 1e-8, 0.0)),
-    "build": ((0.05, 2e-6), ()),
+    "als": ((0.228, 2.23e-08, 6.94e-11), (1.24, 8.59e-09, 0.0)),
+    "ease": ((0.0892, 1.8e-08, 0.0, 1.08e-10), (0.45, 1.18e-08, 6.33e-09)),
+    "itemknn": ((0.0, 2.92e-07, 0.0, 0.0), (0.0948, 3.14e-08, 4.33e-08)),
+    "popularity": ((0.00776, 6.35e-07, 0.0), (0.0, 4.69e-08, 0.0)),
+    "build": ((0.0813, 1.62e-06), ()),
 }
 
 
