@@ -42,6 +42,8 @@ TARGETS: list[dict[str, Any]] = [
      "models": ["auto", "popularity", "itemknn", "als", "ease"]},
     {"customers": 20_000, "items": 20_000, "rows": 1_000_000, "target": "auto < 120 s, peak < 3 GB; "
      "time_budget=10: fit < 30 s", "models": ["auto", "auto_budget10", "popularity", "itemknn", "als", "ease"]},
+]
+BIG: list[dict[str, Any]] = [
     {"customers": 100_000, "items": 50_000, "rows": 5_000_000, "target": "auto < 600 s, peak < 6 GB",
      "models": ["auto"]},
 ]
