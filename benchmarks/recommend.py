@@ -26,9 +26,14 @@ alternating runs (pass/fail on the median ratio of the pairs: the machine is sha
 cxml spends outside implicit's own training and top-k are reported too. Peak memory = process RSS
 sampled every 20 ms, above the RSS at the start of the call.
 
+Scale (issue 14, ``--scale targets|sweep|all``): grocery-like wide catalogues, see
+``benchmarks/_scale_recommend.py``; each run is merged into the ``scale`` section of the results.
+
 Usage::
 
     nice -n 10 python benchmarks/recommend.py            # everything, writes results/recommend.json
+    nice -n 10 python benchmarks/recommend.py --scale targets   # issue 14's first two targets
+    nice -n 10 python benchmarks/recommend.py --scale big       # 100k x 50k x 5M rows
     python benchmarks/recommend.py --quick --no-write    # smoke run: sample only, small grids and perf
 """
 
@@ -49,6 +54,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from _memory import PeakRSS  # benchmarks/ is on sys.path when a script runs
+from _scale_recommend import BIG, SWEEP, TARGETS
+from _scale_recommend import run as run_scale
 from threadpoolctl import threadpool_limits
 
 import cxml
@@ -158,7 +165,7 @@ def quality(name: str, quick: bool) -> dict[str, Any]:
 
     add("cxml ALS tuned (valid)", tune_then_refit)
     rows[-1]["note"] = json.dumps(tuned)
-    auto = add("AutoRecommender", lambda: AutoRecommender(k=K).fit(train))
+    auto = add("AutoRecommender", lambda: AutoRecommender(k=K, progress=False).fit(train))
     rows[-1]["note"] = f"chose {auto.best_params_['model']}: " + str(auto.leaderboard_["params"].iloc[0])
     for label, cls, grid in (("ALS tuned on test", ALSRecommender, als_grid),
                              ("EASE tuned on test", EASERecommender, ease_grid)):
@@ -335,6 +342,26 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+def _machine() -> dict[str, Any]:
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
+            "load_avg_1m": os.getloadavg()[0]}
+
+
+def scale_main(which: str, timeout: float, write: bool) -> int:
+    """Run the wide-catalogue targets and/or sweep; merge them into results/recommend.json."""
+    sets = {"targets": TARGETS, "big": BIG, "sweep": SWEEP}
+    names = list(sets) if which == "all" else [which]
+    rows = {name: run_scale(sets[name], timeout) for name in names}
+    if write:
+        out = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"benchmark": "recommend"}
+        section = out.get("scale", {})
+        section.update(rows)
+        section["machine"] = _machine()
+        out["scale"] = section
+        RESULTS.write_text(json.dumps(_clean(out), indent=2, default=str, allow_nan=False) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
@@ -344,7 +371,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-perf", action="store_true")
     ap.add_argument("--perf-only", action="store_true")
     ap.add_argument("--no-write", action="store_true", help="do not write results/recommend.json")
+    ap.add_argument("--scale", choices=["targets", "big", "sweep", "all"], default=None,
+                    help="wide-catalogue runs (issue 14) instead of the quality/perf runs; merged into the "
+                         "'scale' section of results/recommend.json")
+    ap.add_argument("--scale-timeout", type=float, default=900.0, help="seconds per (data set, model) run")
     args = ap.parse_args(argv)
+    if args.scale:
+        return scale_main(args.scale, args.scale_timeout, write=not args.no_write)
     names = args.datasets.split(",") if args.datasets else (["sample"] if args.quick else
                                                            ["ml100k", "retail2009", "sample"])
     started = time.perf_counter()
@@ -377,9 +410,12 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
             "datasets": [{**r, "table": r["table"].to_dict("records")} for r in results],
             "performance": perf,
-            "machine": {"python": sys.version.split()[0], "platform": platform.platform(),
-                        "cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0]},
+            "machine": _machine(),
         }
+        if RESULTS.exists():  # the --scale section is written by its own runs: keep it
+            previous = json.loads(RESULTS.read_text())
+            if "scale" in previous:
+                out["scale"] = previous["scale"]
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(_clean(out), indent=2, default=str, allow_nan=False) + "\n")
     return 0

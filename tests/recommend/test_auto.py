@@ -12,6 +12,7 @@ import pytest
 from sklearn.base import clone
 
 import cxml
+import cxml.recommend.auto as auto_module
 import cxml.recommend.base as base
 from cxml.recommend import (
     BUDGETS,
@@ -31,7 +32,7 @@ from .conftest import make_events
 
 FAST = ("itemknn", "popularity")
 BOARD = ["candidate", "model", "params", "ndcg", "recall", "precision", "map", "mrr", "hit_rate",
-         "coverage", "novelty", "n_users", "fit_seconds", "note", "trial", "selected"]
+         "coverage", "novelty", "n_users", "fit_seconds", "predicted_seconds", "note", "trial", "selected"]
 
 
 def bought(events: pd.DataFrame, customer: str) -> set[str]:
@@ -251,6 +252,8 @@ def test_each_fit_builds_the_interaction_matrix_once(small_events: pd.DataFrame,
     BlendRecommender(model=ItemKNNRecommender(k_neighbors=5)).fit(small_events)
     assert len(calls) == 1  # the inner model and the popularity side share the blend's state
     calls.clear()
+    monkeypatch.setattr(auto_module, "build_state", counting)
     auto = AutoRecommender(candidates="popularity", blend=False).fit(small_events)
-    assert len(calls) == len(auto.leaderboard_) + 1  # one per trial on the train slice, one refit
+    assert len(auto.leaderboard_) == 3
+    assert len(calls) == 2  # one on the train slice shared by every trial, one refit
     assert auto.best_.user_map_ is auto.user_map_  # the winner holds the state; nothing is copied

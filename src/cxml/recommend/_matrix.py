@@ -24,8 +24,8 @@ from cxml.exceptions import DataWarning, ParameterError, SchemaError
 from cxml.schema import Columns, purchase_mask
 
 __all__ = [
-    "COUNT", "UNUSABLE", "decay_weights", "encode", "id_map", "interaction_matrix", "purchase_rows", "to_csr",
-    "with_codes",
+    "COUNT", "UNUSABLE", "binarised", "decay_weights", "encode", "id_map", "interaction_matrix", "purchase_rows",
+    "to_csr", "with_codes",
 ]
 
 COUNT: Final = "count"
@@ -138,3 +138,12 @@ def decay_weights(ts: np.ndarray, reference: np.datetime64, half_life_days: floa
         return np.ones(len(ts), dtype=np.float64)
     age = (reference - ts.astype("datetime64[ns]")).astype(np.int64) / _DAY_NS
     return np.asarray(0.5 ** (np.clip(age, 0.0, None) / half_life_days), dtype=np.float64)
+
+
+def binarised(X: sp.csr_matrix, binary: bool) -> sp.csr_matrix:
+    """``X`` with every stored value set to 1 when ``binary`` (purchase indicators), else ``X`` itself."""
+    if not binary:
+        return X
+    out = X.copy()
+    out.data = np.ones_like(out.data)
+    return out

@@ -10,7 +10,6 @@ recommender (the winner is saved through :func:`cxml.recommend.blend.pack_model`
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from typing import Any, Final, Self
 
@@ -18,19 +17,22 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from cxml._checks import check_bool, check_choice, check_fraction, check_int, check_random_state
+from cxml._checks import check_bool, check_choice, check_float, check_fraction, check_int, check_random_state
 from cxml.data import as_events
 from cxml.exceptions import BundleError, DataWarning, InsufficientDataError, ParameterError
+from cxml.recommend._cost import build_seconds, score_seconds, shape_of
 from cxml.recommend._grids import BUDGETS
 from cxml.recommend._matrix import COUNT
-from cxml.recommend._state import FitState, saved_text
+from cxml.recommend._search import Budget, run_blends, run_schedule, schedule
+from cxml.recommend._state import FitState, build_state, saved_text
 from cxml.recommend.als import ALSRecommender
 from cxml.recommend.base import BaseRecommender
-from cxml.recommend.baselines import EASERecommender, ItemKNNRecommender, PopularityRecommender
+from cxml.recommend.baselines import ItemKNNRecommender, PopularityRecommender
 from cxml.recommend.blend import BlendRecommender, pack_model, unpack_model
-from cxml.recommend.evaluate import EvalSet, prepare_evaluation, score_model
+from cxml.recommend.ease import EASERecommender, ease_items
+from cxml.recommend.evaluate import EvalSet, prepare_evaluation
 from cxml.recommend.split import split_at, split_cut
-from cxml.recommend.tuning import METRICS, run_trials, trial_settings
+from cxml.recommend.tuning import METRICS, trial_settings
 from cxml.schema import Columns
 
 __all__ = ["AutoRecommender"]
@@ -47,7 +49,8 @@ class AutoRecommender(BaseRecommender):
     slice (cut at the ``1 - valid_fraction`` quantile of purchase timestamps; validation = purchases
     after the cut whose customer and item were bought before it), tunes each candidate on the
     :data:`~cxml.recommend.BUDGETS` entry of ``budget`` (ALS: factors, regularization,
-    alpha, iterations; EASE: l2, skipped when its item-item matrix would exceed its memory budget;
+    alpha, iterations; EASE: l2, on the 2,500 most popular items, skipped when its item-item matrix
+    would exceed its memory budget;
     item-kNN: k_neighbors, shrinkage; popularity: time decay), tries :class:`BlendRecommender` of the
     best personal model with the best popularity at weights 0.25 / 0.5 / 0.75, picks the best
     NDCG@``k`` on validation and refits it on all ``events``. When no validation slice can be
@@ -70,13 +73,25 @@ class AutoRecommender(BaseRecommender):
         Seed of ALS and of the random draws of larger budgets.
     repeat_weight, repeat_half_life
         Repeat-purchase blend for ``exclude_seen=False`` (see :mod:`cxml.recommend.base`).
+    time_budget
+        Seconds the whole ``fit`` may take, the refit of the winner included (None: no limit).
+        Before each trial its cost (fit, validation ranking, and the refit should it win) is
+        predicted by a cost model calibrated on benchmarks; a trial that would not fit is skipped
+        and listed with the reason. Trials run in rounds (the first setting of every candidate, then
+        the second, ...), cheapest first within a round. The choices depend only on the data's
+        shape, the parameters and the seed, except on a machine slower than predicted: then the
+        clock also skips trials (their note says so), and which ones depends on timing.
+    progress
+        Show a tqdm progress bar over the trials.
 
     Attributes
     ----------
     leaderboard_ : pandas.DataFrame
         Every trial: ``candidate, model, params`` (JSON of the tuned parameters), the
-        :func:`evaluate` metrics on validation, ``n_users``, ``fit_seconds``, ``note`` (why a trial
-        was skipped), ``trial`` and ``selected``; best NDCG first.
+        :func:`evaluate` metrics on validation, ``n_users``, ``fit_seconds``, ``predicted_seconds``
+        (the cost model's prediction), ``note`` (why a trial was skipped, e.g. ``"skipped:
+        predicted 45.0 s + 9.0 s refit > 12.0 s left of time_budget=120 s"``), ``trial`` (the
+        order tried) and ``selected``; best NDCG first, skipped trials last.
     best_ : BaseRecommender
         The winner refitted on all events; it serves every call.
     best_params_ : dict
@@ -87,7 +102,7 @@ class AutoRecommender(BaseRecommender):
     >>> import pandas as pd, cxml
     >>> ev = cxml.load_events(pd.DataFrame({"customer_id": list("aabbccab"),
     ...     "timestamp": pd.date_range("2024-01-01", periods=8, freq="D"), "item_id": list("xyxyxzzy")}))
-    >>> auto = AutoRecommender(candidates=("itemknn", "popularity"), k=2).fit(ev)
+    >>> auto = AutoRecommender(candidates=("itemknn", "popularity"), k=2, progress=False).fit(ev)
     >>> auto.leaderboard_.columns[:3].tolist(), len(auto.recommend(["c", "new"], k=2))
     (['candidate', 'model', 'params'], 3)
     """
@@ -103,6 +118,8 @@ class AutoRecommender(BaseRecommender):
         random_state: int | None = 0,
         repeat_weight: float = 0.5,
         repeat_half_life: float | None = 90.0,
+        time_budget: float | None = 120.0,
+        progress: bool = True,
     ) -> None:
         self.k = k
         self.candidates = candidates
@@ -112,6 +129,8 @@ class AutoRecommender(BaseRecommender):
         self.random_state = random_state
         self.repeat_weight = repeat_weight
         self.repeat_half_life = repeat_half_life
+        self.time_budget = time_budget
+        self.progress = progress
 
     name = "auto"
 
@@ -130,6 +149,9 @@ class AutoRecommender(BaseRecommender):
         check_fraction("valid_fraction", self.valid_fraction)
         check_bool("blend", self.blend)
         check_random_state(self.random_state)
+        check_bool("progress", self.progress)
+        if self.time_budget is not None:
+            check_float("time_budget", self.time_budget, minimum=0.0, exclusive_minimum=True)
 
     def _template(self, name: str, n_rows: int = 0) -> BaseRecommender:
         extra: dict[str, Any] = {}
@@ -137,6 +159,9 @@ class AutoRecommender(BaseRecommender):
             # on small matrices implicit's thread start-up costs more than it saves (results do not
             # depend on the thread count)
             extra = {"random_state": self.random_state, "n_jobs": 1 if n_rows < _SMALL_ROWS else -1}
+        elif name == "ease" and "max_items" in CANDIDATES[name]().get_params(deep=False):
+            # the most popular items only: a dense inverse past a few thousand items costs minutes
+            extra = {"max_items": _EASE_MAX_ITEMS}
         return CANDIDATES[name](repeat_weight=self.repeat_weight, repeat_half_life=self.repeat_half_life,
                                 **extra)
 
@@ -159,12 +184,13 @@ class AutoRecommender(BaseRecommender):
         events = as_events(events, require=[Columns.ITEM])
         self._check_all_params()
         self._clear_fitted()
-        board, winner = self._select(events, weight)  # quiet about dirty rows: the refit reports them once
+        # quiet about dirty rows: the refit reports them once
+        board, winner = self._select(events, weight, Budget(self.time_budget))
         best = clone(winner)._fit_events(events, weight)
         self.best_, self.leaderboard_, self.best_params_ = best, board, _describe(winner)
         return self
 
-    def _select(self, events: pd.DataFrame, weight: str) -> tuple[pd.DataFrame, BaseRecommender]:
+    def _select(self, events: pd.DataFrame, weight: str, budget: Budget) -> tuple[pd.DataFrame, BaseRecommender]:
         records: list[dict[str, Any]] = []
         with warnings.catch_warnings():
             # dirty rows would be reported by every trial; the final fit on all events reports them once
@@ -172,7 +198,7 @@ class AutoRecommender(BaseRecommender):
             try:
                 cut = split_cut(events, test_fraction=float(self.valid_fraction))
                 train, valid = split_at(events, cut)
-                specs = self._tune_all(train, prepare_evaluation(train, valid), weight, records)
+                specs = self._tune_all(train, prepare_evaluation(train, valid), weight, records, len(events), budget)
             except InsufficientDataError as exc:
                 reason = str(exc)
             else:
@@ -191,54 +217,43 @@ class AutoRecommender(BaseRecommender):
         return board, specs[int(board["trial"].iloc[0])]
 
     def _tune_all(
-        self, train: pd.DataFrame, data: EvalSet, weight: str, records: list[dict[str, Any]]
+        self, train: pd.DataFrame, data: EvalSet, weight: str, records: list[dict[str, Any]], n_all: int,
+        budget: Budget,
     ) -> dict[int, BaseRecommender]:
-        """Append a record per trial to ``records``; return each trial's unfitted model by trial number."""
+        """Append a record per trial (run or skipped) to ``records``; return each trial's unfitted model."""
         specs: dict[int, BaseRecommender] = {}
-        best: dict[str, tuple[float, BaseRecommender]] = {}
-        n_items = int(train.loc[train[Columns.ITEM].notna(), Columns.ITEM].nunique())
+        state = build_state(train, weight, self.repeat_half_life)
+        shape = shape_of(state.user_items, len(train), len(data.users))
+        full = shape.scaled(n_all)
+        # planned time starts with the predicted cost of the split and the validation set: the same
+        # for the same data, so the plan does not depend on how fast this machine happened to be
+        budget.planned = 2 * build_seconds(shape)
+        plan = []
         for name in self._candidate_names():
             template = self._template(name, len(train))
-            if isinstance(template, EASERecommender) and n_items**2 * 8 > template.max_memory_bytes:
-                note = (f"skipped: {n_items} items need a {n_items**2 * 8 / 2**30:.1f} GiB item-item "
+            m = ease_items(shape.n_items, template.get_params(deep=False).get("max_items"))
+            if isinstance(template, EASERecommender) and m**2 * 8 > template.max_memory_bytes:
+                note = (f"skipped: {shape.n_items} items need a {m**2 * 8 / 2**30:.1f} GiB item-item "
                         f"matrix, above max_memory_bytes={template.max_memory_bytes:,}")
                 records.append({"candidate": name, "model": "EASERecommender", "params": "{}", "note": note})
                 continue
             space = BUDGETS[self.budget][name]
             grid, n_trials = (None, space) if isinstance(space, int) else (space, None)
             settings, fixed = trial_settings(template, grid, n_trials, self.random_state)
-            models = (clone(template).set_params(**fixed, **params) for params in settings)
-            res = run_trials(models, settings, train, weight, data, int(self.k), "ndcg")
-            for row in res.trials_.to_dict("records"):
-                specs[len(records)] = clone(template).set_params(**json.loads(row["params"]))
-                records.append({"candidate": name, "model": type(template).__name__, "params": row["params"],
-                                "note": row["error"], **{m: row.get(m, np.nan) for m in _NUMERIC}})
-            best[name] = (res.best_score_, res.best_estimator_)
-        personal = [sm for name, sm in best.items() if name != "popularity"]
+            plan.append((name, clone(template).set_params(**fixed), settings))
+        trials = schedule(plan, shape, full)
+        best = run_schedule(trials, state, data, int(self.k), budget, bool(self.progress), records, specs)
+        personal = [b for name, b in best.items() if name != "popularity"]
         if self.blend and personal:
-            inner = max(personal, key=lambda sm: sm[0])[1]
-            pop = best["popularity"][1] if "popularity" in best else None
-            if not isinstance(pop, PopularityRecommender):
-                pop = PopularityRecommender()._fit_events(train, weight)
-            self._try_blends(inner, pop, data, specs, records)
+            _, inner, refit = max(personal, key=lambda b: b[0])
+            pop = best["popularity"][1] if "popularity" in best else PopularityRecommender()._learn(state)
+            assert isinstance(pop, PopularityRecommender)
+            cost = score_seconds(inner.name, inner.get_params(deep=False), shape)
+            run_blends(inner, lambda w: BlendRecommender.from_fitted(inner, pop, w), _BLEND_WEIGHTS, cost,
+                       refit + build_seconds(full), data, int(self.k), budget, records, specs)
         for i, rec in enumerate(records):
             rec["trial"] = i
         return specs
-
-    def _try_blends(
-        self, inner: BaseRecommender, pop: PopularityRecommender, data: EvalSet, specs: dict[int, BaseRecommender],
-        records: list[dict[str, Any]],
-    ) -> None:
-        for w in _BLEND_WEIGHTS:
-            start = time.perf_counter()
-            blend = BlendRecommender.from_fitted(inner, pop, w)
-            scores = score_model(blend, data, int(self.k))
-            specs[len(records)] = clone(blend)
-            params = {"inner": type(inner).__name__, "weight": w, "popularity_half_life": blend.popularity_half_life}
-            records.append({"candidate": "blend", "model": "BlendRecommender", "note": "",
-                            "params": json.dumps(params, sort_keys=True),
-                            **{m: scores[m] for m in (*METRICS, "n_users")},
-                            "fit_seconds": time.perf_counter() - start})
 
     # ------------------------------------------------------------------ composition: best_ does the work
     def _state(self) -> FitState:
@@ -282,7 +297,8 @@ class AutoRecommender(BaseRecommender):
 
 _BLEND_WEIGHTS: Final = (0.25, 0.5, 0.75)
 _SMALL_ROWS: Final = 1_000_000
-_NUMERIC: Final = (*METRICS, "n_users", "fit_seconds")
+_EASE_MAX_ITEMS: Final = 2_500
+_NUMERIC: Final = (*METRICS, "n_users", "fit_seconds", "predicted_seconds")
 _BOARD: Final = ("candidate", "model", "params", *_NUMERIC, "note", "trial", "selected")
 
 

@@ -1,4 +1,4 @@
-"""Baseline recommenders: popularity, item-kNN (cosine) and EASE (Steck 2019)."""
+"""Baseline recommenders: popularity and item-kNN (cosine); EASE (Steck 2019) lives in :mod:`cxml.recommend.ease`."""
 
 from __future__ import annotations
 
@@ -7,22 +7,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from cxml._checks import check_bool, check_choice, check_float, check_int
-from cxml.exceptions import MemoryBudgetError
-from cxml.recommend._matrix import decay_weights
+from cxml.recommend._matrix import binarised, decay_weights
 from cxml.recommend._persist import csr_arrays
+from cxml.recommend._sparse import cosine_topk
 from cxml.recommend._state import saved_array, saved_csr
-from cxml.recommend._topk import chunks
 from cxml.recommend.base import BaseRecommender
+from cxml.recommend.ease import EASERecommender
 
 __all__ = ["EASERecommender", "ItemKNNRecommender", "PopularityRecommender"]
-
-
-def _binarised(X: sp.csr_matrix, binary: bool) -> sp.csr_matrix:
-    if not binary:
-        return X
-    out = X.copy()
-    out.data = np.ones_like(out.data)
-    return out
 
 
 class PopularityRecommender(BaseRecommender):
@@ -108,7 +100,9 @@ class ItemKNNRecommender(BaseRecommender):
     ``sim(i, j) = <x_i, x_j> / (|x_i| |x_j| + shrinkage)`` over the customer × item matrix
     (purchase indicators when ``binary=True``, the default; the ``fit`` weights otherwise); each item
     keeps its ``k_neighbors`` most similar items. A customer's score for item ``i`` is
-    ``sum_j x_uj * sim(i, j)`` over ``i``'s neighbours ``j`` the customer bought.
+    ``sum_j x_uj * sim(i, j)`` over ``i``'s neighbours ``j`` the customer bought. The similarity is
+    built sparse in blocks of items and cut to the top ``k_neighbors`` per item as it goes, so memory
+    grows with ``n_items * k_neighbors``, not ``n_items²``.
 
     Examples
     --------
@@ -142,25 +136,13 @@ class ItemKNNRecommender(BaseRecommender):
         check_bool("binary", self.binary)
 
     def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
-        Xc = _binarised(X, bool(self.binary)).astype(np.float64).tocsc()
-        gram = (Xc.T @ Xc).tocsr()
-        norms = np.sqrt(np.asarray(Xc.multiply(Xc).sum(axis=0)).ravel())
-        n = X.shape[1]
-        k = min(int(self.k_neighbors), max(n - 1, 1))
-        parts = []
-        for sl in chunks(n, n):
-            dense = gram[sl].toarray()
-            dense /= np.outer(norms[sl], norms) + float(self.shrinkage) + 1e-12
-            dense[np.arange(dense.shape[0]), np.arange(sl.start, sl.stop)] = 0.0
-            if k < n:
-                drop = np.argpartition(-dense, k - 1, axis=1)[:, k:]
-                np.put_along_axis(dense, drop, 0.0, axis=1)
-            parts.append(sp.csr_matrix(dense))
-        self.neighbors_ = sp.vstack(parts).tocsr().astype(np.float32) if parts else sp.csr_matrix((n, n))
+        # sparse all the way: blocks of X'X cut to the top k per row, never an n_items² dense matrix
+        k = min(int(self.k_neighbors), max(X.shape[1] - 1, 1))
+        self.neighbors_ = cosine_topk(binarised(X, bool(self.binary)), k, float(self.shrinkage))
         self._neighbors_t = self.neighbors_.T.tocsr()
 
     def _score_block(self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray) -> np.ndarray:
-        return np.asarray((_binarised(X, bool(self.binary)) @ self._neighbors_t).toarray())
+        return np.asarray((binarised(X, bool(self.binary)) @ self._neighbors_t).toarray())
 
     def _item_block(self, codes: np.ndarray) -> np.ndarray:
         block = self.neighbors_[codes].toarray().astype(np.float64)
@@ -174,77 +156,3 @@ class ItemKNNRecommender(BaseRecommender):
         n = len(self.item_map_)
         self.neighbors_ = saved_csr(arrays, "neighbors", (n, n))
         self._neighbors_t = self.neighbors_.T.tocsr()
-
-
-class EASERecommender(BaseRecommender):
-    """EASE: closed-form shallow autoencoder (Steck 2019, "Embarrassingly Shallow Autoencoders").
-
-    ``B = I - P / diag(P)`` with ``P = (X'X + l2 I)^-1``; scores ``X_u B``. ``X`` holds purchase
-    indicators when ``binary=True`` (the default, as in the paper), the ``fit`` weights otherwise.
-    Needs dense
-    ``n_items × n_items`` float64 matrices: when one would exceed ``max_memory_bytes`` fit raises
-    :class:`cxml.MemoryBudgetError` (peak use is about three such matrices).
-
-    Examples
-    --------
-    >>> import pandas as pd, cxml
-    >>> ev = cxml.load_events(pd.DataFrame({"customer_id": ["a", "a", "b", "b", "c"],
-    ...     "timestamp": ["2024-01-01"] * 5, "item_id": ["x", "y", "x", "y", "x"]}))
-    >>> EASERecommender(l2=1.0).fit(ev).recommend(["c"], k=1)["item_id"].tolist()
-    ['y']
-    """
-
-    def __init__(
-        self,
-        *,
-        l2: float = 200.0,
-        binary: bool = True,
-        max_memory_bytes: int = 2 * 1024**3,
-        repeat_weight: float = 0.5,
-        repeat_half_life: float | None = 90.0,
-    ) -> None:
-        self.l2 = l2
-        self.binary = binary
-        self.max_memory_bytes = max_memory_bytes
-        self.repeat_weight = repeat_weight
-        self.repeat_half_life = repeat_half_life
-
-    name = "ease"
-
-    def _check_params(self) -> None:
-        check_float("l2", self.l2, minimum=0.0, exclusive_minimum=True)
-        check_float("max_memory_bytes", self.max_memory_bytes, minimum=0.0, exclusive_minimum=True)
-        check_bool("binary", self.binary)
-
-    def _fit(self, X: sp.csr_matrix, rows: pd.DataFrame) -> None:
-        n = X.shape[1]
-        needed = n * n * 8
-        if needed > self.max_memory_bytes:
-            raise MemoryBudgetError(
-                f"EASE needs a dense {n} x {n} float64 item-item matrix ({needed:,} bytes = "
-                f"{needed / 2**30:.2f} GiB) for {n} items, above max_memory_bytes="
-                f"{int(self.max_memory_bytes):,}; raise max_memory_bytes, keep fewer items, "
-                "or use ALSRecommender / ItemKNNRecommender"
-            )
-        Xd = _binarised(X, bool(self.binary)).astype(np.float64)
-        gram = (Xd.T @ Xd).toarray()
-        gram[np.diag_indices(n)] += float(self.l2)
-        P = np.linalg.inv(gram)
-        del gram
-        B = P / (-np.diag(P))[None, :]
-        B[np.diag_indices(n)] = 0.0
-        self.item_weights_ = B.astype(np.float32)
-
-    def _score_block(self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray) -> np.ndarray:
-        return np.asarray(_binarised(X, bool(self.binary)) @ self.item_weights_)
-
-    def _item_block(self, codes: np.ndarray) -> np.ndarray:
-        return np.asarray(self.item_weights_[codes], dtype=np.float64)
-
-    def _state_arrays(self) -> dict[str, np.ndarray]:
-        return {"item_weights": self.item_weights_}
-
-    def _restore_state(self, arrays: dict[str, np.ndarray]) -> None:
-        n = len(self.item_map_)
-        self.item_weights_ = saved_array(arrays, "item_weights", "f", ndim=2, shape=(n, n))
-

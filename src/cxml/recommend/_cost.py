@@ -1,0 +1,110 @@
+"""A small cost model of recommender fits and evaluations, calibrated on this project's machine
+(internal; AutoRecommender uses it to decide which trials fit its time budget).
+
+Each cost is a non-negative linear combination of a few work counts of the data shape and the
+parameters (``features``); the coefficients are seconds per unit of work. They were fitted by
+non-negative least squares (relative error) by ``benchmarks/_calibrate_recommend.py`` on
+2026-12-01 15:55-16:02 UTC, on the project's 2-core machine (x86-64, OpenBLAS, implicit 0.7) while
+other sessions loaded it (load average 12-13, so these are pessimistic for a quiet machine), from
+45 fits and rankings on grocery-like generated baskets of 2k-20k customers, 2k-20k items and
+40k-600k rows; rerun that script and paste its output here on other hardware.
+The model predicts wall time on a quiet machine; a busy machine makes trials slower than predicted,
+which AutoRecommender absorbs by re-checking the time actually left before every trial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import scipy.sparse as sp
+
+from cxml.recommend._sparse import item_pairs
+from cxml.recommend.ease import ease_items
+
+__all__ = ["COEFFICIENTS", "Shape", "build_seconds", "features", "fit_seconds", "score_seconds", "shape_of"]
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The sizes a cost depends on: customers, items, stored interactions, ``sum_u n_u²`` (the work
+    of ``X'X``), purchase rows, and customers scored per evaluation."""
+
+    n_users: int
+    n_items: int
+    nnz: int
+    pairs: int
+    n_rows: int
+    n_eval: int
+
+    def scaled(self, n_rows: int) -> Shape:
+        """The shape of a data set with ``n_rows`` purchase rows of the same kind (for the refit on all events)."""
+        f = n_rows / max(self.n_rows, 1)
+        return Shape(n_users=int(self.n_users * f ** 0.5), n_items=self.n_items, nnz=int(self.nnz * f),
+                     pairs=int(self.pairs * f), n_rows=n_rows, n_eval=self.n_eval)
+
+
+def shape_of(X: sp.csr_matrix, n_rows: int, n_eval: int) -> Shape:
+    """The :class:`Shape` of a fitted interaction matrix."""
+    return Shape(n_users=X.shape[0], n_items=X.shape[1], nnz=int(X.nnz), pairs=item_pairs(X), n_rows=n_rows,
+                 n_eval=n_eval)
+
+
+def _p(params: Mapping[str, Any], name: str, default: float) -> float:
+    value = params.get(name, default)
+    return float(default if value is None else value)
+
+
+def features(name: str, params: Mapping[str, Any], s: Shape) -> tuple[np.ndarray, np.ndarray]:
+    """Work counts of fitting ``name`` with ``params`` on ``s``, and of scoring ``s.n_eval`` customers.
+
+    Each count grows with every size and parameter, so a predicted cost never falls when the data
+    or the model grows."""
+    dense = float(s.n_eval) * s.n_items  # every model scores a dense customers × items block
+    if name == "als":
+        f, it = _p(params, "factors", 100), _p(params, "iterations", 15)
+        fit = [1.0, it * s.nnz * f, it * (s.n_users + s.n_items) * f * f]
+        score = [1.0, dense, dense * f]
+    elif name == "ease":
+        m = float(ease_items(s.n_items, params.get("max_items")))
+        fit = [1.0, float(s.pairs), m * m, m ** 3]
+        score = [1.0, dense, float(s.n_eval) * m]
+    elif name == "itemknn":
+        k = min(_p(params, "k_neighbors", 100), float(s.n_items))
+        fit = [1.0, float(s.pairs), float(s.n_items), s.n_items * k]
+        score = [1.0, dense, float(s.n_eval) * k]
+    else:
+        fit = [1.0, float(s.nnz), float(s.n_rows)]
+        score = [1.0, dense, 0.0]
+    return np.asarray(fit), np.asarray(score)
+
+
+#: Seconds per unit of each feature of :func:`features` (fit, score) and of :func:`build_seconds`.
+#: Measured by ``benchmarks/_calibrate_recommend.py`` (see the module docstring).
+COEFFICIENTS: Final[Mapping[str, tuple[tuple[float, ...], tuple[float, ...]]]] = {
+    "als": ((0.228, 2.23e-08, 6.94e-11), (1.24, 8.59e-09, 0.0)),
+    "ease": ((0.0892, 1.8e-08, 0.0, 1.08e-10), (0.45, 1.18e-08, 6.33e-09)),
+    "itemknn": ((0.0, 2.92e-07, 0.0, 0.0), (0.0948, 3.14e-08, 4.33e-08)),
+    "popularity": ((0.00776, 6.35e-07, 0.0), (0.0, 4.69e-08, 0.0)),
+    "build": ((0.0813, 1.62e-06), ()),
+}
+
+
+def fit_seconds(name: str, params: Mapping[str, Any], s: Shape) -> float:
+    """Predicted seconds to fit ``name`` with ``params`` on a built interaction matrix of shape ``s``."""
+    fit, _ = features(name, params, s)
+    return float(fit @ np.asarray(COEFFICIENTS[name][0]))
+
+
+def score_seconds(name: str, params: Mapping[str, Any], s: Shape) -> float:
+    """Predicted seconds to rank all items for ``s.n_eval`` customers and score the result."""
+    _, score = features(name, params, s)
+    return float(score @ np.asarray(COEFFICIENTS[name][1]))
+
+
+def build_seconds(s: Shape) -> float:
+    """Predicted seconds to build the interaction matrix and id maps from ``s.n_rows`` purchase rows."""
+    a, b = COEFFICIENTS["build"][0]
+    return a + b * s.n_rows

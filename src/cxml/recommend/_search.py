@@ -1,0 +1,156 @@
+"""AutoRecommender's search inside a time budget (internal).
+
+Every trial's cost is predicted by :mod:`cxml.recommend._cost` before it runs: the fit on the train
+slice, the ranking of the validation customers, and — because the winner is refit on all events
+inside the same budget — the refit of whichever of this trial and the best so far would win. Trials
+run in rounds (the first setting of every candidate, then the second, ...), cheapest first within a
+round, so a short budget still tries every candidate once. A trial is skipped, with the reason in
+its ``note``, when its predicted cost does not fit:
+
+- the *planned* time left (budget minus the predicted cost of what ran before): this depends only
+  on the data's shape, the parameters and the seed, so the same call makes the same choices;
+- the time actually left on the clock: on a machine slower than the calibration (or busy), this
+  skips trials the plan admitted — the one way timing changes which trials run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+from sklearn.base import clone
+from tqdm.auto import tqdm
+
+from cxml.exceptions import MemoryBudgetError
+from cxml.recommend._cost import Shape, build_seconds, fit_seconds, score_seconds
+from cxml.recommend._state import FitState
+from cxml.recommend.base import BaseRecommender
+from cxml.recommend.evaluate import EvalSet, score_model
+from cxml.recommend.tuning import METRICS
+
+__all__ = ["Budget", "Trial", "run_schedule", "schedule"]
+
+_NO_LIMIT: Final = float("inf")
+
+
+@dataclass
+class Trial:
+    """One planned trial: an unfitted model, its tuned parameters and its predicted costs (seconds)."""
+
+    candidate: str
+    model: BaseRecommender
+    params: dict[str, Any]
+    cost: float  # fit on the train slice + ranking the validation customers
+    refit: float  # build + fit on all events, should it win
+    round: int = 0
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+class Budget:
+    """Seconds left of a time budget, as planned (predicted costs) and on the clock."""
+
+    def __init__(self, seconds: float | None, spent_planned: float = 0.0) -> None:
+        self.seconds = _NO_LIMIT if seconds is None else float(seconds)
+        self.start = time.perf_counter()
+        self.planned = spent_planned
+
+    def left(self) -> float:
+        return self.seconds - (time.perf_counter() - self.start)
+
+    def admit(self, cost: float, reserve: float) -> str:
+        """``""`` when ``cost`` plus the refit ``reserve`` fits (and book it), else why not."""
+        need = cost + reserve
+        planned_left, left = self.seconds - self.planned, self.left()
+        if need > planned_left:
+            return (f"skipped: predicted {cost:.1f} s + {reserve:.1f} s refit > {max(planned_left, 0):.1f} s "
+                    f"left of time_budget={self.seconds:g} s")
+        if need > left:
+            return (f"skipped: predicted {cost:.1f} s + {reserve:.1f} s refit > {max(left, 0):.1f} s left on "
+                    f"the clock of time_budget={self.seconds:g} s (the machine ran slower than predicted)")
+        self.planned += cost
+        return ""
+
+
+def schedule(
+    candidates: Iterable[tuple[str, BaseRecommender, list[dict[str, Any]]]], train: Shape, full: Shape
+) -> list[Trial]:
+    """Trials in the order to run them: by round, cheapest first within a round."""
+    trials = []
+    for name, template, settings in candidates:
+        for r, params in enumerate(settings):
+            model = clone(template).set_params(**params)
+            both = {**template.get_params(deep=False), **params}
+            cost = fit_seconds(name, both, train) + score_seconds(name, both, train)
+            refit = build_seconds(full) + fit_seconds(name, both, full)
+            trials.append(Trial(name, model, params, cost, refit, r))
+    return sorted(trials, key=lambda t: (t.round, t.cost))
+
+
+def _skip(trial: Trial, note: str) -> dict[str, Any]:
+    return {"candidate": trial.candidate, "model": type(trial.model).__name__,
+            "params": json.dumps(trial.params, sort_keys=True), "note": note,
+            "predicted_seconds": trial.cost}
+
+
+def _run_one(trial: Trial, state: FitState, data: EvalSet, k: int) -> dict[str, Any]:
+    rec = _skip(trial, "")
+    start = time.perf_counter()
+    try:
+        trial.model._check_all_params()
+        trial.model._learn(state)
+    except MemoryBudgetError as exc:  # a setting the data cannot afford is a result, not a crash
+        return {**rec, "note": f"{type(exc).__name__}: {exc}"}
+    scores = score_model(trial.model, data, k)
+    return {**rec, **{m: float(scores[m]) for m in METRICS}, "n_users": int(scores["n_users"]),
+            "fit_seconds": time.perf_counter() - start}
+
+
+def run_schedule(
+    trials: list[Trial], state: FitState, data: EvalSet, k: int, budget: Budget, progress: bool,
+    records: list[dict[str, Any]], specs: dict[int, BaseRecommender],
+) -> dict[str, tuple[float, BaseRecommender, float]]:
+    """Run what fits ``budget``; append a record per trial (skipped ones too) and its unfitted model.
+
+    Returns the best fitted model of each candidate that ran: ``name -> (ndcg, model, refit seconds)``.
+    """
+    best: dict[str, tuple[float, BaseRecommender, float]] = {}
+    bar = tqdm(trials, desc="AutoRecommender", unit="trial", disable=not progress, leave=False)
+    for trial in bar:
+        bar.set_postfix_str(f"{trial.candidate} {json.dumps(trial.params, sort_keys=True)}", refresh=False)
+        reserve = max([trial.refit, *(b[2] for b in best.values())])
+        note = budget.admit(trial.cost, reserve)
+        rec = _skip(trial, note) if note else _run_one(trial, state, data, k)
+        specs[len(records)] = clone(trial.model)
+        records.append(rec)
+        score = float(rec.get("ndcg", np.nan))
+        if np.isfinite(score) and (trial.candidate not in best or score > best[trial.candidate][0]):
+            best[trial.candidate] = (score, trial.model, trial.refit)
+    bar.close()
+    return best
+
+
+def run_blends(
+    inner: BaseRecommender, make: Callable[[float], BaseRecommender], weights: Iterable[float], cost: float,
+    reserve: float, data: EvalSet, k: int, budget: Budget, records: list[dict[str, Any]],
+    specs: dict[int, BaseRecommender],
+) -> None:
+    """Score blends of the fitted ``inner`` model (``make(weight)``) within ``budget``."""
+    for w in weights:
+        blend = make(w)
+        params = {"inner": type(inner).__name__, "weight": w,
+                  "popularity_half_life": blend.get_params(deep=False).get("popularity_half_life")}
+        rec = {"candidate": "blend", "model": type(blend).__name__, "note": "",
+               "params": json.dumps(params, sort_keys=True), "predicted_seconds": cost}
+        note = budget.admit(cost, reserve)
+        specs[len(records)] = clone(blend)
+        if note:
+            records.append({**rec, "note": note})
+            continue
+        start = time.perf_counter()
+        scores = score_model(blend, data, k)
+        records.append({**rec, **{m: scores[m] for m in (*METRICS, "n_users")},
+                        "fit_seconds": time.perf_counter() - start})
