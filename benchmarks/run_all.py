@@ -166,6 +166,45 @@ def _recommend_bar(ds: dict[str, Any], name: str) -> list[Any]:
     return [f"{ds['dataset']}: {check}", ndcg[model], f"{op} {fmt(factor * max(ref_values))}"]
 
 
+def render_recommend_scale(scale: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    """Wide catalogues (issue 14): one row per (data, model) run, and the targets as bars."""
+    out: list[str] = []
+    cols = ["customers", "items", "rows", "model", "fit_seconds", "recommend_all_seconds", "peak_rss_gb",
+            "ndcg", "trials_run", "trials_skipped", "error"]
+    for key, title in (("targets", "Wide catalogues (issue 14 targets)"), ("big", "100k × 50k × 5M"),
+                       ("sweep", "Wide catalogues: sweep")):
+        rows = scale.get(key) or []
+        if rows:
+            out += [f"#### {title}", "", "peak_rss_gb: absolute process RSS in GiB, data included.", ""]
+            out += table(cols, ([r.get(c) for c in cols] for r in rows))
+            out += [f"- {r['customers']:,} × {r['items']:,} {r['model']} skipped: " + "; ".join(r["skipped"])
+                    for r in rows if r.get("skipped")] + [""]
+
+    def run(c: int, i: int, n: int, m: str) -> dict[str, Any]:
+        return next((r for rs in scale.values() if isinstance(rs, list) for r in rs
+                     if (r.get("customers"), r.get("items"), r.get("rows"), r.get("model")) == (c, i, n, m)), {})
+
+    for (c, i, n, m), field, limit, label in [
+        ((2500, 20000, 75000, "auto"), "total_seconds", 60, "Auto fit+recommend-all, 2.5k×20k×75k, s"),
+        ((2500, 20000, 75000, "auto"), "peak_rss_gb", 2, "Auto peak RSS, 2.5k×20k×75k, GB"),
+        ((20000, 20000, 1000000, "auto"), "total_seconds", 120, "Auto fit+recommend-all, 20k×20k×1M, s"),
+        ((20000, 20000, 1000000, "auto"), "peak_rss_gb", 3, "Auto peak RSS, 20k×20k×1M, GB"),
+        ((20000, 20000, 1000000, "auto_budget10"), "fit_seconds", 30, "Auto time_budget=10 fit, 20k×20k×1M, s"),
+        ((100000, 50000, 5000000, "auto"), "total_seconds", 600, "Auto fit+recommend-all, 100k×50k×5M, s"),
+        ((100000, 50000, 5000000, "auto"), "peak_rss_gb", 6, "Auto peak RSS, 100k×50k×5M, GB")]:
+        if not scale:
+            break
+        v = run(c, i, n, m).get(field)
+        # a run that did not finish has no value: the target is not met
+        bars.append(["recommend", label, "not finished" if v is None else v, f"< {limit}",
+                     v is not None and v < limit])
+    b10 = run(20000, 20000, 1000000, "auto_budget10")
+    if b10:
+        bars.append(["recommend", "time_budget=10 leaderboard lists skipped trials", b10.get("trials_skipped"),
+                     "> 0", (b10.get("trials_skipped") or 0) > 0])
+    return out
+
+
 def render_recommend(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
     out = ["Protocol: " + str(d.get("protocol", "PROTOCOL.md")) + ". Oracle rows are tuned on the test period: "
            "ceilings, not results.", ""]
@@ -209,6 +248,7 @@ def render_recommend(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
             ["recommend customers/s, cxml", perf.get("cxml_recommend_customers_per_second")],
             ["recommend customers/s, raw", perf.get("raw_recommend_customers_per_second")],
         ])
+    out += render_recommend_scale(d.get("scale") or {}, bars)
     return out
 
 
