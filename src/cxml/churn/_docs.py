@@ -8,13 +8,9 @@ then described once, and every method that takes it says the same thing.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from typing import TypeVar
+from cxml._docs import COMMON, doc_filler
 
 __all__ = ["FRAGMENTS", "fill_doc"]
-
-_F = TypeVar("_F", bound=Callable[..., object])
 
 _CUSTOMER_ARRAYS = """\
 frequency
@@ -55,12 +51,6 @@ InsufficientDataError
     When the events or the summary hold too few usable customers for this model.
 ConvergenceError
     When the fit does not converge and ``strict=True``."""
-
-_EVENTS = """\
-events
-    Events: a canonical table (:func:`cxml.load_events`), a frame with the canonical column
-    names that lacks optional columns, or a path to a csv/parquet file; normalised once with
-    :func:`cxml.as_events`."""
 
 _SNAPSHOT_SETTINGS = """\
 n_snapshots
@@ -117,44 +107,28 @@ NotFittedError
 SchemaError
     When ``events`` does not fit the events schema or ``as_of`` is not a date."""
 
+_SUMMARY_WEIGHTS = """\
+weights
+    ``None`` (one customer per row), the name of a column of ``summary``, or an array of one
+    non-negative finite count per row: each row stands for that many customers."""
+
+_WEIGHTS_ERROR = """\
+ParameterError
+    ``weights`` is not a column name or an array of non-negative finite counts, one per row."""
+
 #: The fragments by name, as ``{{name}}`` markers in docstrings refer to them.
 FRAGMENTS = {
     "customer_arrays": _CUSTOMER_ARRAYS,
     "bad_arrays": _BAD_ARRAYS,
     "btyd_settings": _BTYD_SETTINGS,
     "fit_outcomes": _FIT_OUTCOMES,
-    "events": _EVENTS,
     "snapshot_settings": _SNAPSHOT_SETTINGS,
     "evaluate_args": _EVALUATE_ARGS,
     "evaluate_raises": _EVALUATE_RAISES,
     "predict_raises": _PREDICT_RAISES,
+    "summary_weights": _SUMMARY_WEIGHTS,
+    "weights_error": _WEIGHTS_ERROR,
 }
 
-_MARKER = re.compile(r"^(?P<indent>[ \t]*)\{\{(?P<name>\w+)\}\}[ \t]*$", flags=re.M)
-
-
-def _expand(doc: str) -> str:
-    def indent(match: re.Match[str]) -> str:
-        pad = match["indent"]
-        return "\n".join(pad + line if line else line for line in FRAGMENTS[match["name"]].splitlines())
-
-    return _MARKER.sub(indent, doc)
-
-
-def fill_doc(obj: _F) -> _F:
-    """Replace the ``{{name}}`` marker lines of ``obj.__doc__`` by the named fragments.
-
-    >>> @fill_doc
-    ... def f(events):
-    ...     '''Do it.
-    ...
-    ...     Parameters
-    ...     ----------
-    ...     {{events}}
-    ...     '''
-    >>> f.__doc__.splitlines()[4].strip()
-    'events'
-    """
-    if obj.__doc__:
-        obj.__doc__ = _expand(obj.__doc__)
-    return obj
+#: The decorator: the shared :data:`cxml._docs.COMMON` fragments (``events`` ...) and the ones above.
+fill_doc = doc_filler({**COMMON, **FRAGMENTS})

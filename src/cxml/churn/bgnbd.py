@@ -109,6 +109,7 @@ class BGNBDModel(BTYDModel):
         rows = purchase_rows(as_events(events))
         return self.fit_summary(summary_at(rows, parse_as_of(as_of), time_unit=self.time_unit, monetary=False))
 
+    @fill_doc
     def fit_summary(self, summary: pd.DataFrame, *, weights: Any = None) -> BGNBDModel:
         """Fit on a summary frame with columns ``frequency, recency, T`` (in ``time_unit``).
 
@@ -121,9 +122,7 @@ class BGNBDModel(BTYDModel):
         ----------
         summary
             An :func:`~cxml.churn.rfm_summary` (or a frame with the same three columns).
-        weights
-            ``None`` (one customer per row), the name of a column of ``summary``, or an array of
-            one non-negative finite count per row.
+        {{summary_weights}}
 
         Returns
         -------
@@ -134,8 +133,7 @@ class BGNBDModel(BTYDModel):
         ------
         SchemaError
             A column is missing or the summary values are invalid.
-        ParameterError
-            ``weights`` is not a column name or an array of non-negative finite counts, one per row.
+        {{weights_error}}
         InsufficientDataError
             Fewer than 2 customers, or none with a repeat purchase.
         """

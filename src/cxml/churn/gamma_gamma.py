@@ -107,6 +107,7 @@ class GammaGammaModel(BTYDModel):
         rows = purchase_rows(as_events(events))
         return self.fit_summary(summary_at(rows, parse_as_of(as_of), time_unit=self.time_unit))
 
+    @fill_doc
     def fit_summary(self, summary: pd.DataFrame, *, weights: Any = None) -> GammaGammaModel:
         """Fit on a summary frame with ``frequency`` and ``monetary_value`` columns.
 
@@ -119,9 +120,7 @@ class GammaGammaModel(BTYDModel):
         ----------
         summary
             An :func:`~cxml.churn.rfm_summary` (or a frame with those two columns).
-        weights
-            ``None`` (one customer per row), the name of a column of ``summary``, or an array of
-            one non-negative finite count per row.
+        {{summary_weights}}
 
         Returns
         -------
@@ -132,8 +131,7 @@ class GammaGammaModel(BTYDModel):
         ------
         SchemaError
             A column is missing.
-        ParameterError
-            ``weights`` is not a column name or an array of non-negative finite counts, one per row.
+        {{weights_error}}
         InsufficientDataError
             Fewer than 2 repeat buyers with positive spend.
         """
