@@ -40,7 +40,7 @@ from cxml.exceptions import DataWarning, ParameterError, SchemaError
 from cxml.features.core import features_of_trusted
 from cxml.schema import Columns, EventTypes, parse_as_of
 
-__all__ = ["CX_COLUMNS", "SEGMENTS", "cx_summary", "name_segments", "rfm_segments", "segment_summary"]
+__all__ = ["CX_COLUMNS", "SEGMENTS", "cx_summary", "name_segments", "rfm_scores", "rfm_segments", "segment_summary"]
 
 #: segment names in rule order (also the category order of the ``segment`` column)
 SEGMENTS = ("champions", "loyal", "new", "potential", "at risk", "lost", "hibernating")
@@ -95,9 +95,7 @@ def rfm_segments(events: pd.DataFrame, as_of: Any) -> pd.DataFrame:
             "monetary": x["spend_total"],
         }
     )
-    r = _quintile(-x["recency_days"].to_numpy(dtype=np.float64))
-    f = _quintile(x["n_orders"].to_numpy(dtype=np.float64))
-    m = _quintile(x["spend_total"].to_numpy(dtype=np.float64))
+    r, f, m = rfm_scores(x["recency_days"], x["n_orders"], x["spend_total"])
     out["r"], out["f"], out["m"] = r, f, m
     out["rfm"] = pd.Series(r.astype(str), index=out.index).str.cat(
         [pd.Series(f.astype(str), index=out.index), pd.Series(m.astype(str), index=out.index)]
@@ -137,6 +135,33 @@ def name_segments(r: np.ndarray, f: np.ndarray, m: np.ndarray) -> np.ndarray:
         r == 1,
     ]
     return np.select(rules, list(SEGMENTS[:-1]), default=SEGMENTS[-1])
+
+
+def rfm_scores(recency_days: Any, frequency: Any, monetary: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The r, f, m quintile scores (1..5, int8) of a whole population, by rank.
+
+    Each score is ``1 + floor((rank - 1) * 5 / n)`` with ties sharing their lowest rank; recency
+    is scored reversed (fewer days since the last purchase scores higher). This is the one rule
+    :func:`rfm_segments` and batch scoring (which computes it over every customer before scoring
+    bucket by bucket) apply.
+
+    Parameters
+    ----------
+    recency_days, frequency, monetary
+        One value per customer (array-likes of the same length).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(r, f, m)``.
+
+    Examples
+    --------
+    >>> [s.tolist() for s in rfm_scores([10, 200], [5, 1], [80.0, 5.0])]
+    [[3, 1], [3, 1], [3, 1]]
+    """
+    as_float = [np.asarray(v, dtype=np.float64) for v in (recency_days, frequency, monetary)]
+    return _quintile(-as_float[0]), _quintile(as_float[1]), _quintile(as_float[2])
 
 
 def _quintile(values: np.ndarray) -> np.ndarray:

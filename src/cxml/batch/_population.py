@@ -8,11 +8,10 @@ the values of every bucket, giving exactly the segments of the in-memory path.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from cxml.batch._chunks import Population
-from cxml.segment import SEGMENTS, name_segments, rfm_segments
+from cxml.segment import SEGMENTS, name_segments, rfm_scores, rfm_segments
 
 __all__ = ["RFM_VALUES", "population_from_values", "rfm_values"]
 
@@ -56,17 +55,6 @@ def population_from_values(values: pd.DataFrame) -> Population:
         ``segments``: ``customer_id -> segment name`` (str), equal to :func:`population_inputs`
         on all the events at once.
     """
-    r = _quintile(-values["recency_days"].to_numpy(dtype=np.float64))
-    f = _quintile(values["frequency"].to_numpy(dtype=np.float64))
-    m = _quintile(values["monetary"].to_numpy(dtype=np.float64))
+    r, f, m = rfm_scores(values["recency_days"], values["frequency"], values["monetary"])
     names = pd.Categorical(name_segments(r, f, m), categories=list(SEGMENTS))
     return Population(segments=pd.Series(names, index=values.index).astype("str"))
-
-
-def _quintile(values: np.ndarray) -> np.ndarray:
-    # the rule of cxml.segment (rank-based quintiles); that module keeps it private
-    n = len(values)
-    if n == 0:
-        return np.zeros(0, dtype=np.int8)
-    rank = pd.Series(values).rank(method="min").to_numpy()
-    return (1 + np.floor((rank - 1) * 5 / n)).astype(np.int8)
