@@ -164,10 +164,24 @@ def _cmd_report(args: argparse.Namespace) -> int:
     as_of = parse_as_of(args.as_of)
     scorer = Scorer.load(args.model, tracking_uri=args.tracking_uri)
     catalogue = load_catalogue(args.catalogue) if args.catalogue else None
+    evaluation = _load_backtest(args.backtest) if args.backtest else None
     path = build_report(_load(args.events, args), scorer, as_of=as_of, out=args.out, catalogue=catalogue,
-                        title=args.title, overwrite=args.overwrite)
+                        evaluation=evaluation, title=args.title, overwrite=args.overwrite)
     print(f"wrote {path}")
     return 0
+
+
+def _load_backtest(path: str) -> pd.DataFrame:
+    """The table ``cxml evaluate --backtest --out FILE`` wrote, for the report's models section."""
+    try:
+        frame = pd.read_csv(path, dtype={"cutoff": str})
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"could not read the backtest table {path!r}: {exc}") from exc
+    missing = [c for c in ("metric", "model", "baseline", "difference", "ci_low", "ci_high") if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"backtest table {path!r} lacks column(s) {missing} ({len(frame)} rows); expected the csv "
+                          "of cxml evaluate --backtest --out")
+    return frame
 
 
 def load_catalogue(path: str) -> pd.DataFrame:
@@ -284,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="report.html", help="HTML file to write (default report.html)")
     p.add_argument("--catalogue", help="csv with item_id and name, to show item names in recommendations")
     p.add_argument("--title", help="the report's title")
+    p.add_argument("--backtest", metavar="CSV",
+                   help="the csv of cxml evaluate --backtest --out: models against baselines with intervals")
     p.add_argument("--overwrite", action="store_true", help="replace an existing file at --out")
     p.set_defaults(func=_cmd_report)
 
