@@ -16,6 +16,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from cxml._files import read_json_object
 from cxml.churn._reference import check_reference
 from cxml.exceptions import BundleError
 from cxml.schema import parse_horizon
@@ -45,14 +46,8 @@ def write_json(path: Path, data: Mapping[str, Any]) -> None:
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    """The JSON object in ``path``; :class:`cxml.BundleError` for anything else."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{str(path)!r} is missing, not UTF-8 or not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise BundleError(f"{str(path)!r} does not hold a JSON object")
-    return data
+    """The JSON object in ``path``; :class:`cxml.BundleError` naming the file for anything else."""
+    return read_json_object(path, lambda why: BundleError(f"{str(path)!r} {why}"))
 
 
 def _json_default(value: Any) -> Any:
