@@ -69,26 +69,30 @@ def compare_churn(
     events: pd.DataFrame, cutoff: pd.Timestamp, horizon: pd.Timedelta, model: ChurnModel
 ) -> Comparison:
     """Refit ``model`` before ``cutoff``; churn in ``[cutoff, cutoff + horizon)`` for it and the baselines."""
-    fitted = clone(model).set_params(horizon=horizon).fit(events, as_of=cutoff)
-    risk = fitted.predict(events, as_of=cutoff).set_index(Columns.CUSTOMER)[Columns.CHURN_PROBABILITY]
-    y = churn_labels(events, cutoff, horizon).reindex(risk.index).to_numpy(dtype=np.float64)
-    base = baseline_churn_scores(events, cutoff, horizon).reindex(risk.index)
-    scores = {"model": risk.to_numpy(dtype=np.float64)}
-    scores.update({c: base[c].to_numpy(dtype=np.float64) for c in base.columns})
-    return _scored("churn", y, scores)
+    return _compare("churn", events, cutoff, horizon, model, Columns.CHURN_PROBABILITY, churn_labels,
+                    baseline_churn_scores)
 
 
 def compare_cltv(
     events: pd.DataFrame, cutoff: pd.Timestamp, horizon: pd.Timedelta, model: CLTVModel
 ) -> Comparison:
     """Refit ``model`` before ``cutoff``; net spend in ``[cutoff, cutoff + horizon)`` for it and the baselines."""
+    return _compare("cltv", events, cutoff, horizon, model, Columns.EXPECTED_VALUE, future_value,
+                    baseline_cltv_values)
+
+
+def _compare(
+    task: str, events: pd.DataFrame, cutoff: pd.Timestamp, horizon: pd.Timedelta, model: Any, column: str,
+    outcome: Callable[..., pd.Series], baselines: Callable[..., pd.DataFrame],
+) -> Comparison:
+    """The refitted model's ``column`` and every baseline's score, on the customers the model scores."""
     fitted = clone(model).set_params(horizon=horizon).fit(events, as_of=cutoff)
-    value = fitted.predict(events, as_of=cutoff).set_index(Columns.CUSTOMER)[Columns.EXPECTED_VALUE]
-    actual = future_value(events, cutoff, horizon).reindex(value.index).to_numpy(dtype=np.float64)
-    base = baseline_cltv_values(events, cutoff, horizon).reindex(value.index)
-    scores = {"model": value.to_numpy(dtype=np.float64)}
+    pred = fitted.predict(events, as_of=cutoff).set_index(Columns.CUSTOMER)[column]
+    truth = outcome(events, cutoff, horizon).reindex(pred.index).to_numpy(dtype=np.float64)
+    base = baselines(events, cutoff, horizon).reindex(pred.index)
+    scores = {"model": pred.to_numpy(dtype=np.float64)}
     scores.update({c: base[c].to_numpy(dtype=np.float64) for c in base.columns})
-    return _scored("cltv", actual, scores)
+    return _scored(task, truth, scores)
 
 
 def _recommend_metrics(rec: np.ndarray, relevant: sp.csr_matrix, share: np.ndarray, k: int) -> dict[str, MetricFn]:
