@@ -49,6 +49,10 @@ def _range_text(minimum: float | None, maximum: float | None, kind: str) -> str:
     return kind
 
 
+def _is_finite_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
+
+
 @fill_doc
 def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """``value`` as a Python int (bool refused; numpy ints accepted) within ``[minimum, maximum]``.
@@ -105,8 +109,7 @@ def check_float(
     ParameterError
         When ``value`` is not a finite real number or lies outside the bounds.
     """
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
-    if ok:
+    if _is_finite_real(value):
         v = float(value)
         low_ok = minimum is None or (v > minimum if exclusive_minimum else v >= minimum)
         if low_ok and (maximum is None or v <= maximum):
@@ -132,14 +135,14 @@ def check_fraction(name: str, value: Any, *, closed: bool = False) -> float:
     Returns
     -------
     float
+        ``value`` as a Python float, in ``(0, 1)`` or, when ``closed``, in ``[0, 1]``.
 
     Raises
     ------
     ParameterError
         When ``value`` is not a number in the interval.
     """
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
-    if ok and (0.0 <= float(value) <= 1.0 if closed else 0.0 < float(value) < 1.0):
+    if _is_finite_real(value) and (0.0 <= float(value) <= 1.0 if closed else 0.0 < float(value) < 1.0):
         return float(value)
     interval = "[0, 1]" if closed else "(0, 1)"
     raise ParameterError(f"{name}={value!r} must be a fraction in {interval}")

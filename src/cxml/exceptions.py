@@ -13,26 +13,6 @@ True
 
 from __future__ import annotations
 
-__all__ = [
-    "BundleError",
-    "ConfigError",
-    "ConvergenceError",
-    "ConvergenceWarning",
-    "CxmlError",
-    "CxmlWarning",
-    "DataWarning",
-    "InsufficientDataError",
-    "LeakageError",
-    "MemoryBudgetError",
-    "MissingModelError",
-    "NotFittedError",
-    "OutputExistsError",
-    "ParameterError",
-    "SchemaError",
-    "SourceError",
-    "UnknownIdError",
-]
-
 
 class CxmlError(Exception):
     """Base class of every error raised on purpose by cxml."""
@@ -107,3 +87,11 @@ class DataWarning(CxmlWarning):
 
 class ConvergenceWarning(CxmlWarning):
     """An optimiser stopped without meeting its convergence criterion."""
+
+
+#: every error and warning class defined above, so that a new one is exported by being written
+__all__ = sorted(
+    name
+    for name, obj in list(globals().items())
+    if isinstance(obj, type) and issubclass(obj, (CxmlError, CxmlWarning))
+)

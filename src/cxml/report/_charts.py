@@ -32,14 +32,8 @@ __all__ = [
 WIDTH_IN = 9.0
 DPI = 100
 _STYLE: dict[str, Any] = {
-    "font.size": 12,
-    "axes.titlesize": 13,
-    "axes.labelsize": 12,
-    "xtick.labelsize": 11,
-    "ytick.labelsize": 11,
-    "legend.fontsize": 11,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
+    "font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "legend.fontsize": 11,
+    "xtick.labelsize": 11, "ytick.labelsize": 11, "axes.spines.top": False, "axes.spines.right": False,
 }
 BLUE, ORANGE, GREY, GREEN, RED = "#2f6ea8", "#e07b39", "#8c8c8c", "#3a8f5c", "#b9403a"
 
@@ -77,6 +71,15 @@ def _draw(height_in: float, draw: Callable[[list[Axes]], None], ncols: int = 1) 
         return _png_uri(fig)
 
 
+def _period_axes(axes: list[Axes], labels: list[str]) -> None:
+    """Label the x axis of per-period charts with at most about eight period names; a light y grid."""
+    x = np.arange(len(labels))
+    step = max(1, len(labels) // 8)
+    for ax in axes:
+        ax.set_xticks(x[::step], labels[::step], rotation=45, ha="right")
+        ax.grid(axis="y", alpha=0.3)
+
+
 def monthly_chart(monthly: pd.DataFrame) -> str:
     """Customers who bought (active and new) and net revenue per month, side by side.
 
@@ -91,8 +94,6 @@ def monthly_chart(monthly: pd.DataFrame) -> str:
         A ``data:image/png;base64,...`` URI.
     """
     x = np.arange(len(monthly))
-    labels = list(monthly.index)
-    step = max(1, len(labels) // 8)
 
     def draw(axes: list[Axes]) -> None:
         left, right = axes
@@ -104,9 +105,7 @@ def monthly_chart(monthly: pd.DataFrame) -> str:
         right.bar(x, monthly["revenue"], color=GREEN)
         right.set_title("Net revenue per month")
         _thousands(right.yaxis)
-        for ax in axes:
-            ax.set_xticks(x[::step], labels[::step], rotation=45, ha="right")
-            ax.grid(axis="y", alpha=0.3)
+        _period_axes(axes, list(monthly.index))
 
     return _draw(3.8, draw, ncols=2)
 
@@ -163,8 +162,6 @@ def trend_chart(cx: pd.DataFrame) -> str:
         A ``data:image/png;base64,...`` URI.
     """
     x = np.arange(len(cx))
-    labels = list(cx.index)
-    step = max(1, len(labels) // 8)
     has_ces = bool(cx["ces"].notna().any())
 
     def draw(axes: list[Axes]) -> None:
@@ -179,9 +176,7 @@ def trend_chart(cx: pd.DataFrame) -> str:
             right = axes[1]
             right.plot(x, cx["ces"], color=GREEN, marker="o", markersize=4)
             right.set_title("CES (mean effort, 1-7: lower is easier)")
-        for ax in axes:
-            ax.set_xticks(x[::step], labels[::step], rotation=45, ha="right")
-            ax.grid(axis="y", alpha=0.3)
+        _period_axes(axes, list(cx.index))
 
     return _draw(3.6, draw, ncols=2 if has_ces else 1)
 
