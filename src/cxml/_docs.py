@@ -29,6 +29,10 @@ _F = TypeVar("_F", bound=Callable[..., object])
 
 #: Fragments every layer may use.
 COMMON: Mapping[str, str] = {
+    "tracking_uri": """\
+tracking_uri
+    MLflow tracking and registry URI; default ``None`` means ``$MLFLOW_TRACKING_URI``, else
+    ``sqlite:///mlflow.db`` in the working directory.""",
     "events": """\
 events
     Events: a canonical table (:func:`cxml.load_events`), a frame with the canonical column

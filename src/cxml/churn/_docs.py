@@ -99,7 +99,13 @@ SchemaError
     When ``events`` does not fit the events schema, ``as_of`` is not a date, the model's
     ``horizon`` is not a duration, or ``slices`` is neither an events column nor a Series.
 InsufficientDataError
-    When the events do not reach ``as_of + horizon`` (the outcome window is not observed)."""
+    When the events do not reach ``as_of + horizon`` (the outcome window is not observed).
+
+Warns
+-----
+DataWarning
+    When the model was fitted as of a date after ``as_of`` (optimistic scores), or a BG/NBD-based
+    baseline cannot be fitted (it is then left out)."""
 
 _PREDICT_RAISES = """\
 NotFittedError

@@ -274,12 +274,6 @@ def evaluate_churn(model: Any, events: Any, as_of: Any, *, slices: Any = None) -
     Raises
     ------
     {{evaluate_raises}}
-
-    Warns
-    -----
-    DataWarning
-        When the model was fitted as of a date after ``as_of`` (optimistic scores), or the BG/NBD
-        baselines cannot be fitted.
     """
     ev, ts, h = _check_inputs(model, events, as_of)
     risk = _predict(model, ev, ts, Columns.CHURN_PROBABILITY)
@@ -296,9 +290,7 @@ def evaluate_churn(model: Any, events: Any, as_of: Any, *, slices: Any = None) -
     model_metrics = M.churn_metrics(y, p)
     best = max(baselines, key=lambda k: _nan_low(baselines[k]["roc_auc"])) if baselines else None
     out: dict[str, Any] = {
-        "as_of": ts.isoformat(),
-        "horizon": str(h),
-        "n_customers": len(y),
+        **_sizes(ts, h, y),
         "churn_rate": float(np.mean(y)),
         "model": model_metrics,
         "baselines": baselines,
@@ -339,12 +331,6 @@ def evaluate_cltv(model: Any, events: Any, as_of: Any, *, slices: Any = None) ->
     Raises
     ------
     {{evaluate_raises}}
-
-    Warns
-    -----
-    DataWarning
-        When the model was fitted as of a date after ``as_of`` (optimistic scores), or the
-        BG/NBD × Gamma-Gamma baseline cannot be fitted.
     """
     ev, ts, h = _check_inputs(model, events, as_of)
     pred = _predict(model, ev, ts, Columns.EXPECTED_VALUE)
@@ -362,9 +348,7 @@ def evaluate_cltv(model: Any, events: Any, as_of: Any, *, slices: Any = None) ->
         }
     ref = baselines.get("bgnbd_gamma_gamma")
     out: dict[str, Any] = {
-        "as_of": ts.isoformat(),
-        "horizon": str(h),
-        "n_customers": len(actual),
+        **_sizes(ts, h, actual),
         "mean_actual_value": float(np.mean(actual)),
         "model": model_metrics,
         "baselines": baselines,
@@ -380,6 +364,11 @@ def evaluate_cltv(model: Any, events: Any, as_of: Any, *, slices: Any = None) ->
         }
         out["slices"] = _sliced_table(M.cltv_metrics, actual, p, _slice_labels(ev, ts, pred.index, slices), extra)
     return out
+
+
+def _sizes(ts: pd.Timestamp, h: pd.Timedelta, outcome: np.ndarray) -> dict[str, Any]:
+    """The keys every evaluation result starts with: when, how long, how many customers."""
+    return {"as_of": ts.isoformat(), "horizon": str(h), "n_customers": len(outcome)}
 
 
 def _nan_low(v: float) -> float:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from cxml._docs import fill_doc
 from cxml._uri import resolve_tracking_uri, tracking_uri_context
 from cxml.exceptions import ConfigError, ParameterError
 
@@ -22,6 +23,7 @@ def _client(tracking_uri: str | None) -> Any:
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+@fill_doc
 def register(model_uri: str, name: str, *, alias: str = CHALLENGER, tracking_uri: str | None = None) -> str:
     """Register ``model_uri`` under ``name``, point ``alias`` at the new version; returns the version.
 
@@ -34,9 +36,7 @@ def register(model_uri: str, name: str, *, alias: str = CHALLENGER, tracking_uri
     alias
         Alias set on the new version (moved from any version that held it); default
         ``"challenger"``.
-    tracking_uri
-        MLflow tracking and registry URI; default ``None`` means ``$MLFLOW_TRACKING_URI``, else
-        ``sqlite:///mlflow.db`` in the working directory.
+    {{tracking_uri}}
 
     Returns
     -------
@@ -61,6 +61,7 @@ def register(model_uri: str, name: str, *, alias: str = CHALLENGER, tracking_uri
     return str(version.version)
 
 
+@fill_doc
 def compare_aliases(name: str, *, tracking_uri: str | None = None,
                     aliases: tuple[str, ...] = (CHAMPION, CHALLENGER)) -> pd.DataFrame:
     """Metrics of the runs behind each alias, side by side (metric × alias); absent aliases are skipped.
@@ -69,9 +70,7 @@ def compare_aliases(name: str, *, tracking_uri: str | None = None,
     ----------
     name
         Registered model name.
-    tracking_uri
-        MLflow tracking and registry URI; default ``None`` means ``$MLFLOW_TRACKING_URI``, else
-        ``sqlite:///mlflow.db`` in the working directory.
+    {{tracking_uri}}
     aliases
         Aliases to compare, in column order; default ``("champion", "challenger")``.
 
@@ -96,6 +95,7 @@ def compare_aliases(name: str, *, tracking_uri: str | None = None,
     return pd.DataFrame(columns).sort_index()
 
 
+@fill_doc
 def promote(name: str, *, tracking_uri: str | None = None) -> tuple[str, pd.DataFrame]:
     """Move ``champion`` to the current ``challenger`` version; returns (version, comparison table).
 
@@ -105,9 +105,7 @@ def promote(name: str, *, tracking_uri: str | None = None) -> tuple[str, pd.Data
     ----------
     name
         Registered model name.
-    tracking_uri
-        MLflow tracking and registry URI; default ``None`` means ``$MLFLOW_TRACKING_URI``, else
-        ``sqlite:///mlflow.db`` in the working directory.
+    {{tracking_uri}}
 
     Returns
     -------
