@@ -201,16 +201,24 @@ def _check_inputs(model: Any, events: Any, as_of: Any) -> tuple[pd.DataFrame, pd
     return ev, ts, h
 
 
-def _predict(model: Any, events: pd.DataFrame, ts: pd.Timestamp, column: str) -> pd.Series:
-    """The model's forecast per customer (the trusted path for the family's own models)."""
-    pred = model._predict_trusted(events, ts) if isinstance(model, SnapshotModel) else model.predict(events, ts)
-    return pred.set_index(Columns.CUSTOMER)[column]
+def _scored(
+    model: Any, events: pd.DataFrame, ts: pd.Timestamp, h: pd.Timedelta, task: str
+) -> tuple[pd.Series, np.ndarray, pd.DataFrame]:
+    """The model's forecast per customer, the real outcome in ``[ts, ts + h)`` and the baselines.
 
-
-def _outcome(events: pd.DataFrame, ts: pd.Timestamp, h: pd.Timedelta, column: str, index: pd.Index) -> np.ndarray:
-    """The real outcome (churned or future value) in ``[ts, ts + h)`` of the customers in ``index``."""
+    ``task`` is ``"churn"`` (churn probability vs churned) or ``"cltv"`` (expected vs future
+    value). The family's own models predict through their trusted path.
+    """
+    column, outcome = (
+        (Columns.CHURN_PROBABILITY, CHURNED) if task == "churn" else (Columns.EXPECTED_VALUE, FUTURE_VALUE)
+    )
+    raw = model._predict_trusted(events, ts) if isinstance(model, SnapshotModel) else model.predict(events, ts)
+    pred = raw.set_index(Columns.CUSTOMER)[column]
     labels = labels_from_prepared(prepare(events, ts + h), ts, h)
-    return labels[column].reindex(index).to_numpy(dtype=np.float64)
+    actual = labels[outcome].reindex(pred.index).to_numpy(dtype=np.float64)
+    purchases = purchase_rows(events)
+    base = _churn_baselines(purchases, ts, h) if task == "churn" else _cltv_baselines(events, purchases, ts, h)
+    return pred, actual, base.reindex(pred.index)
 
 
 def _slice_labels(events: pd.DataFrame, as_of: pd.Timestamp, customers: pd.Index, slices: Any) -> np.ndarray:
@@ -276,10 +284,8 @@ def evaluate_churn(model: Any, events: Any, as_of: Any, *, slices: Any = None) -
     {{evaluate_raises}}
     """
     ev, ts, h = _check_inputs(model, events, as_of)
-    risk = _predict(model, ev, ts, Columns.CHURN_PROBABILITY)
-    y = _outcome(ev, ts, h, CHURNED, risk.index)
+    risk, y, base = _scored(model, ev, ts, h, "churn")
     p = risk.to_numpy()
-    base = _churn_baselines(purchase_rows(ev), ts, h).reindex(risk.index)
     baselines: dict[str, dict[str, float]] = {}
     for name in CHURN_BASELINES:
         s = base[name].to_numpy(dtype=np.float64)
@@ -333,10 +339,8 @@ def evaluate_cltv(model: Any, events: Any, as_of: Any, *, slices: Any = None) ->
     {{evaluate_raises}}
     """
     ev, ts, h = _check_inputs(model, events, as_of)
-    pred = _predict(model, ev, ts, Columns.EXPECTED_VALUE)
-    actual = _outcome(ev, ts, h, FUTURE_VALUE, pred.index)
+    pred, actual, base = _scored(model, ev, ts, h, "cltv")
     p = pred.to_numpy()
-    base = _cltv_baselines(ev, purchase_rows(ev), ts, h).reindex(pred.index)
     with warnings.catch_warnings():
         # decile MAPE leaves out bins with no actual spend and warns each time; expected for CLTV
         warnings.simplefilter("ignore", DataWarning)
