@@ -19,16 +19,29 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
 import cxml
-from cxml.churn import CLTVModel
+from cxml.churn import CLTVModel, _lgbm
+from cxml.churn import metrics as M
+from cxml.churn.cltv_model import SMALL_TREES
+from cxml.churn.evaluation import baseline_cltv_values
+from cxml.churn.summary import purchase_rows
 from cxml.evaluate import backtest
 from cxml.evaluate._models import DEFAULT_SNAPSHOT_PARAMS
+from cxml.features import DEFAULT_WINDOWS, FUTURE_VALUE, future_value
+from cxml.features.core import parse_windows
+from cxml.schema import Columns
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from backtest import CASES, HORIZON, load  # the cases of the backtest benchmark
@@ -102,6 +115,98 @@ def run_direction(model: CLTVModel, key: str, cutoffs: list[str], n_boot: int) -
     return {"cutoffs": cutoffs, "n_boot": n_boot, "seconds": seconds, "rows": rows}
 
 
+# --------------------------------------------------------------------------- prototypes (directions 1 and 2)
+def _booster(objective: dict[str, Any], train: tuple[Any, Any, Any], valid: tuple[Any, Any, Any]) -> lgb.Booster:
+    """A LightGBM model with the small-tree settings, early-stopped on ``valid`` (X, y, init score)."""
+    params = {**objective, **_lgbm.LGBM_DEFAULTS, **SMALL_TREES, "deterministic": True, "force_row_wise": True,
+              "seed": 0, "num_threads": 1, "verbosity": -1}
+    data = lgb.Dataset(train[0], train[1], init_score=train[2])
+    vdata = lgb.Dataset(valid[0], valid[1], init_score=valid[2], reference=data)
+    return lgb.train(params, data, 2000, valid_sets=[vdata], callbacks=[lgb.early_stopping(100, verbose=False)])
+
+
+def _filled(frame: pd.DataFrame, column: str) -> np.ndarray:
+    values = frame[column]
+    return np.asarray(values.fillna(values.mean()).to_numpy(dtype=np.float64))
+
+
+def _prototype_scores(events: pd.DataFrame, cut: pd.Timestamp, h: pd.Timedelta) -> tuple[np.ndarray, dict[str, Any]]:
+    """The truth at ``cut`` and the prototype scores, trained on the snapshots CLTVModel would use."""
+    purchases = purchase_rows(events)
+    cuts = _lgbm.plan_cutoffs(events, purchases, cut, h, 2, None)
+    parts, names = _lgbm.snapshot_frames(events, purchases, cuts, h, windows=parse_windows(DEFAULT_WINDOWS),
+                                         use_btyd=True, require_both_classes=True, require_spend=True)
+    fresh, valid = _lgbm.split_by_customer(parts[-1], 0.3, 0)
+    train = pd.concat([*parts[:-1], fresh])
+    fitted = CLTVModel(horizon=h, n_snapshots=2).fit(events, cut)
+    test = fitted.features(events, cut)
+    truth = future_value(events, cut, h).reindex(test.index).fillna(0.0).to_numpy()
+
+    def p_buy(f: pd.DataFrame) -> np.ndarray:
+        return np.clip(1.0 - _filled(f, "bg_p_no_purchase"), 1e-6, 1 - 1e-6)
+
+    def logit(f: pd.DataFrame) -> np.ndarray:
+        return np.log(p_buy(f)) - np.log1p(-p_buy(f))
+
+    def cond(f: pd.DataFrame) -> np.ndarray:  # BG/NBD x GG value given at least one purchase
+        return _filled(f, "bg_gg_expected_value") / p_buy(f)
+
+    def X(f: pd.DataFrame) -> pd.DataFrame:
+        return _lgbm.align_features(f, names)
+
+    def bought(f: pd.DataFrame) -> np.ndarray:
+        return (f[FUTURE_VALUE].to_numpy() > 0).astype(np.float64)
+
+    clf = _booster({"objective": "binary", "metric": "binary_logloss"},
+                   (X(train), bought(train), logit(train)), (X(valid), bought(valid), logit(valid)))
+    buy = 1.0 / (1.0 + np.exp(-(clf.predict(X(test), raw_score=True) + logit(test))))
+    tb, vb = train[train[FUTURE_VALUE] > 0], valid[valid[FUTURE_VALUE] > 0]
+    reg = _booster({"objective": "regression", "metric": "l2"},
+                   (X(tb), np.log(tb[FUTURE_VALUE]), np.log(cond(tb))),
+                   (X(vb), np.log(vb[FUTURE_VALUE]), np.log(cond(vb))))
+    resid = np.log(vb[FUTURE_VALUE].to_numpy()) - reg.predict(X(vb), raw_score=True) - np.log(cond(vb))
+    spend = np.exp(reg.predict(X(test), raw_score=True) + np.log(cond(test)) + resid.var() / 2)
+
+    def pct(f: pd.DataFrame) -> np.ndarray:
+        return np.asarray(f.groupby(Columns.CUTOFF)[FUTURE_VALUE].rank(pct=True).to_numpy(dtype=np.float64))
+
+    rank = _booster({"objective": "regression", "metric": "l2"}, (X(train), pct(train), None),
+                    (X(valid), pct(valid), None)).predict(X(test))
+    tweedie = fitted.predict(events, cut).set_index("customer_id")["expected_value"].reindex(test.index).to_numpy()
+    base = baseline_cltv_values(events, cut, h).reindex(test.index)
+    return truth, {
+        "tweedie (CLTVModel default)": tweedie,
+        "two-stage: LightGBM P(buy) x BG/NBD×GG value given a purchase": buy * cond(test),
+        "two-stage: LightGBM P(buy) x LightGBM log-spend regressor on buyers": buy * spend,
+        "LightGBM P(buy) alone": buy,
+        "rank target (L2 on the within-snapshot percentile of spend; a score)": rank,
+        "rank(tweedie) + rank(rank target) (a score)": rankdata(tweedie) + rankdata(rank),
+        "bgnbd_gamma_gamma": base["bgnbd_gamma_gamma"].to_numpy(),
+        "recent_spend": base["recent_spend"].to_numpy(),
+        # the recent-spend rule ties everybody without spend in the last window; ordering those ties by
+        # BG/NBD×GG (a tiny tie-breaker that keeps every other order) shows what the ties are worth
+        "recent_spend, ties broken by BG/NBD×GG (a score)": rankdata(base["recent_spend"].to_numpy())
+        + 0.5 * rankdata(base["bgnbd_gamma_gamma"].to_numpy()) / (len(base) + 1),
+    }
+
+
+def run_prototypes(key: str, cutoffs: list[str]) -> dict[str, Any]:
+    """Point estimates (no bootstrap) of the prototype scores at every cutoff, and their mean."""
+    out: dict[str, Any] = {"cutoffs": cutoffs, "scores": {}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        events = load(key)
+        for cut in cutoffs:
+            truth, scores = _prototype_scores(events, pd.Timestamp(cut), pd.Timedelta(HORIZON))
+            for name, score in scores.items():
+                metrics = {"spearman": M.spearman(truth, score), "normalized_gini": M.normalized_gini(truth, score),
+                           "decile_mape": M.decile_mape(truth, score) if "score)" not in name else math.nan}
+                out["scores"].setdefault(name, {})[cut] = metrics
+    for per_cut in out["scores"].values():
+        per_cut["mean"] = {m: float(np.mean([v[m] for v in per_cut.values()])) for m in METRICS}
+    return out
+
+
 def _print(name: str, dataset: str, res: dict[str, Any]) -> None:
     print(f"{name} / {dataset} ({res['seconds']:.0f} s)")
     for r in res["rows"]:
@@ -111,12 +216,30 @@ def _print(name: str, dataset: str, res: dict[str, Any]) -> None:
               f"{r['ci_high']:+.4f}] vs {r['baseline_name']}{flag}")
 
 
+def _save(out: Path, no_write: bool, where: tuple[str, ...], dataset: str, result: dict[str, Any],
+          **fields: Any) -> None:
+    """Merge one result into the JSON file (re-read first: other runs may have written meanwhile)."""
+    if no_write:
+        return
+    payload = json.loads(out.read_text()) if out.exists() else {}
+    payload.update(benchmark="cltv_directions", cxml_version=cxml.__version__)
+    node = payload
+    for key in where:
+        node = node.setdefault(key, {})
+    node.update(fields)
+    node.setdefault("datasets", {})[dataset] = result
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--directions", default="default", help="comma-separated names (see --list) or 'all'")
     parser.add_argument("--datasets", default="cdnow,retail,sample", help="comma-separated: cdnow, retail, sample")
     parser.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples (1000 for final numbers)")
     parser.add_argument("--list", action="store_true", help="list the directions and exit")
+    parser.add_argument("--prototypes", action="store_true",
+                        help="also score the two-stage and rank-target prototypes (point estimates, no bootstrap)")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--out", default=str(OUT), help="JSON output path (updated, not replaced)")
     args = parser.parse_args(argv)
@@ -124,27 +247,25 @@ def main(argv: list[str] | None = None) -> int:
         for name, (what, settings, params) in DIRECTIONS.items():
             print(f"{name:<16} {what}  {settings} {params}")
         return 0
-    names = list(DIRECTIONS) if args.directions == "all" else args.directions.split(",")
+    names = [] if args.directions == "none" else list(DIRECTIONS) if args.directions == "all" else (
+        args.directions.split(","))
     keys = args.datasets.split(",")
     out = Path(args.out)
-    payload = json.loads(out.read_text()) if out.exists() else {}
-    payload.setdefault("benchmark", "cltv_directions")
-    payload.setdefault("directions", {})
     for name in names:
         what, settings, params = DIRECTIONS[name]
-        entry = payload["directions"].setdefault(name, {})
-        entry.update(description=what, settings=settings, params=params)
-        entry.setdefault("datasets", {})
         for dataset, key, cutoffs in CASES:
-            if key not in keys:
-                continue
-            res = run_direction(make_model(settings, params), key, cutoffs, args.n_boot)
-            _print(name, dataset, res)
-            entry["datasets"][dataset] = res
-            if not args.no_write:
-                payload["cxml_version"] = cxml.__version__
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_text(json.dumps(payload, indent=2, allow_nan=True) + "\n")
+            if key in keys:
+                res = run_direction(make_model(settings, params), key, cutoffs, args.n_boot)
+                _print(name, dataset, res)
+                _save(out, args.no_write, ("directions", name), dataset, res,
+                      description=what, settings=settings, params=params)
+    for dataset, key, cutoffs in CASES if args.prototypes else []:
+        if key in keys:
+            proto = run_prototypes(key, cutoffs)
+            for label, per_cut in proto["scores"].items():
+                means = ", ".join(f"{m} {v:.4f}" for m, v in per_cut["mean"].items())
+                print(f"prototype / {dataset}: {label}: {means}")
+            _save(out, args.no_write, ("prototypes",), dataset, proto)
     return 0
 
 

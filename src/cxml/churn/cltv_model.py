@@ -9,7 +9,9 @@ Poisson-gamma) objective with a log link describes; predictions ``exp(raw score)
 
 With ``bgnbd_prior=True`` (default) boosting starts from the BG/NBD × Gamma-Gamma forecast of each
 customer (``log`` of it as the initial score), so the trees learn corrections to the probabilistic
-model rather than the whole value from scratch.
+model rather than the whole value from scratch. On a small training set (fewer than
+:data:`SMALL_SHOP_ROWS` rows, e.g. a shop of a few thousand customers) those corrections come from
+small, strongly regularised trees (:data:`SMALL_TREES`), which a backtest supported (issue 19).
 
 Examples
 --------
@@ -65,26 +67,20 @@ class CLTVModel(ExplainedModel):
 
     With ``bgnbd_prior`` boosting starts from the log of the BG/NBD × Gamma-Gamma forecast.
 
-    Two steps besides boosting, both measured in a backtest (issue 19,
-    ``benchmarks/_cltv_directions.py``): on a small training set (fewer than 10,000 rows) the
-    trees are small and strongly regularised (:data:`SMALL_TREES`; a key set in ``lgbm_params``
-    wins), and after early stopping the log value is shifted by a constant so that the predicted
-    total of the held-out customers equals their observed total (``level_shift_``; the ranking is
-    unchanged and, with the BG/NBD prior, the shift is part of the prior, so ``explain`` still adds
-    up to ``log(expected_value)``).
+    On a small training set (fewer than 10,000 rows) the trees are small and strongly regularised
+    (:data:`SMALL_TREES`; a key set in ``lgbm_params`` wins): in a backtest (issue 19,
+    ``benchmarks/_cltv_directions.py``) that lifted CDNOW's normalized Gini over BG/NBD ×
+    Gamma-Gamma and left Online Retail and the sample unchanged within noise.
 
     Attributes
     ----------
     booster_, feature_names_, best_iteration_, training_cutoffs_, as_of_ :
         As in ``ChurnModel``.
     metrics_ : dict
-        Held-out metrics of the model and of the BG/NBD × Gamma-Gamma baseline, the level shift
-        and the pool.
-    level_shift_ : float
-        The constant added to the log value by ``level="total"`` (0 otherwise).
-    pool_ : tuple of float
-        ``(threshold, value)`` of ``pool_low``: predictions below ``threshold`` become ``value``
-        (``(0.0, 0.0)``: no pooling).
+        Held-out metrics of the model and of the BG/NBD × Gamma-Gamma baseline, and ``post_``.
+    post_ : dict
+        The held-out steps after boosting (:func:`cxml.churn._cltv_post.fit_post`); all off by
+        default, so ``expected_value`` is ``exp`` of the raw score that ``explain`` adds up to.
     reference_ : dict or None
         The population the reasons compare with (the customers of the latest training snapshot:
         percentiles of every feature, the median raw score and prior); ``None`` for a model saved
@@ -106,9 +102,13 @@ class CLTVModel(ExplainedModel):
     _target = FUTURE_VALUE
     _prior_column = "bg_gg_expected_value"
     _both_classes = True  # a snapshot in which nobody bought has nothing to learn a value from
-    #: Held-out steps after boosting (class settings, not constructor parameters; see the class
-    #: docstring): ``"total"`` or ``"none"``; ``"auto"``, ``"default"`` or ``"small"``; the pooled
-    #: fraction (``None``, a share in [0, 1) or ``"auto"``, :func:`cxml.churn._cltv_post.fit_pool`).
+    #: Issue 19's directions as class settings (not constructor parameters: the backtest kept only
+    #: the tree rule, so these stay off; ``benchmarks/_cltv_directions.py`` sets them on subclasses
+    #: to measure them). Held-out steps of :func:`cxml.churn._cltv_post.fit_post`: level
+    #: (``"none"``, ``"total"``, ``"poisson"``), blend with the prior (``"none"``, ``"auto"``),
+    #: pooled low fraction (``None``, a share in [0, 1), ``"auto"``); trees (``"auto"``: small below
+    #: :data:`SMALL_SHOP_ROWS` training rows, ``"default"``, ``"small"``); snapshot weight decay
+    #: per snapshot of age (1 = equal weights).
     _level: ClassVar[str] = "none"
     _trees: ClassVar[str] = "auto"
     _blend: ClassVar[str] = "none"
