@@ -49,13 +49,16 @@ from backtest import CASES, HORIZON, load  # the cases of the backtest benchmark
 OUT = Path(__file__).resolve().parent / "results" / "cltv_directions.json"
 METRICS = ("spearman", "normalized_gini", "decile_mape")
 _SMALL_TREES = {"num_leaves": 4, "min_data_in_leaf": 100, "lambda_l2": 10.0, "learning_rate": 0.03}
-_OLD = {"_trees": "default"}  # CLTVModel before issue 19
+_OLD = {"_trees": "default", "_level": "none"}  # CLTVModel before issue 19
+_SMALL = {"_level": "none"}  # the small-tree rule alone (small trees on every dataset here)
 
 #: name -> (what it tests, CLTVModel class settings, CLTVModel parameters on top of the backtest's)
 DIRECTIONS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "before": ("the CLTVModel of main before issue 19: Tweedie boosted from the BG/NBD×GG prior, default trees "
                "(15 leaves, 50 rows per leaf, L2 1)", _OLD, {}),
-    "default": ("CLTVModel now: small trees below 10,000 training rows (4 leaves, 100 rows per leaf, L2 10)", {}, {}),
+    "default": ("CLTVModel now: small trees below 10,000 training rows (4 leaves, 100 rows per leaf, L2 10) and "
+                "the level shift that matches the held-out total", {}, {}),
+    "small_only": ("before + the small-tree rule (no level shift)", _SMALL, {}),
     "snapshots4": ("before + 4 training snapshots instead of 2", _OLD, {"n_snapshots": 4}),
     "small_trees": ("before + 4 leaves, 100 rows per leaf, L2 10 (via lgbm_params)", _OLD,
                     {"lgbm_params": _SMALL_TREES}),
@@ -63,21 +66,20 @@ DIRECTIONS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
                    {"lgbm_params": {"num_leaves": 3, "min_data_in_leaf": 200, "lambda_l2": 20.0}}),
     "stumps": ("before + stumps (2 leaves), 100 rows per leaf, L2 10", _OLD,
                {"lgbm_params": {"num_leaves": 2, "min_data_in_leaf": 100, "lambda_l2": 10.0}}),
-    "small_slow": ("default + learning rate 0.01", {}, {"lgbm_params": {"learning_rate": 0.01}}),
+    "small_slow": ("small_only + learning rate 0.01", _SMALL, {"lgbm_params": {"learning_rate": 0.01}}),
     "no_prior": ("before + boosting from a constant instead of the BG/NBD×GG prior", _OLD, {"bgnbd_prior": False}),
     "power_1.5": ("before + Tweedie variance power 1.5 instead of 1.3", _OLD, {"tweedie_variance_power": 1.5}),
-    "small_snap4": ("default + 4 snapshots", {}, {"n_snapshots": 4}),
-    "snap4_decay": ("default + 4 snapshots weighted 0.5^age (latest 1, previous 0.5, ...)",
-                    {"_snapshot_decay": 0.5}, {"n_snapshots": 4}),
+    "small_snap4": ("small_only + 4 snapshots", _SMALL, {"n_snapshots": 4}),
+    "snap4_decay": ("small_only + 4 snapshots weighted 0.5^age (latest 1, previous 0.5, ...)",
+                    {**_SMALL, "_snapshot_decay": 0.5}, {"n_snapshots": 4}),
     "level_total": ("before + level shift so held-out totals match", {**_OLD, "_level": "total"}, {}),
-    "small_level": ("default + level shift so held-out totals match", {"_level": "total"}, {}),
-    "level_poisson": ("default + Poisson calibration line on held-out: value = exp(shift + slope * log value)",
+    "level_poisson": ("small_only + Poisson calibration line on held-out: value = exp(shift + slope * log value)",
                       {"_level": "poisson"}, {}),
-    "blend_auto": ("default + blend in log space with the BG/NBD×GG prior, weight of the booster's correction "
-                   "chosen on held-out", {"_blend": "auto"}, {}),
-    "pool_auto": ("default + pool the lowest predictions at their mean (fraction chosen on held-out)",
-                  {"_pool_low": "auto"}, {}),
-    "pool_0.7": ("default + pool the lowest 70 % of predictions at their mean", {"_pool_low": 0.7}, {}),
+    "blend_auto": ("small_only + blend in log space with the BG/NBD×GG prior, weight of the booster's correction "
+                   "chosen on held-out", {**_SMALL, "_blend": "auto"}, {}),
+    "pool_auto": ("small_only + pool the lowest predictions at their mean (fraction chosen on held-out)",
+                  {**_SMALL, "_pool_low": "auto"}, {}),
+    "pool_0.7": ("small_only + pool the lowest 70 % of predictions at their mean", {**_SMALL, "_pool_low": 0.7}, {}),
 }
 
 
@@ -138,7 +140,7 @@ def _prototype_scores(events: pd.DataFrame, cut: pd.Timestamp, h: pd.Timedelta) 
                                          use_btyd=True, require_both_classes=True, require_spend=True)
     fresh, valid = _lgbm.split_by_customer(parts[-1], 0.3, 0)
     train = pd.concat([*parts[:-1], fresh])
-    fitted = CLTVModel(horizon=h, n_snapshots=2).fit(events, cut)
+    fitted = make_model(_SMALL, {"horizon": h}).fit(events, cut)
     test = fitted.features(events, cut)
     truth = future_value(events, cut, h).reindex(test.index).fillna(0.0).to_numpy()
 
@@ -175,7 +177,7 @@ def _prototype_scores(events: pd.DataFrame, cut: pd.Timestamp, h: pd.Timedelta) 
     tweedie = fitted.predict(events, cut).set_index("customer_id")["expected_value"].reindex(test.index).to_numpy()
     base = baseline_cltv_values(events, cut, h).reindex(test.index)
     return truth, {
-        "tweedie (CLTVModel default)": tweedie,
+        "tweedie, small trees, no level shift (small_only)": tweedie,
         "two-stage: LightGBM P(buy) x BG/NBD×GG value given a purchase": buy * cond(test),
         "two-stage: LightGBM P(buy) x LightGBM log-spend regressor on buyers": buy * spend,
         "LightGBM P(buy) alone": buy,

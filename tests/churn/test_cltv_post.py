@@ -32,6 +32,10 @@ def _fit(model: CLTVModel, shop: pd.DataFrame) -> CLTVModel:
         return model.fit(shop, AS_OF)
 
 
+class _Unshifted(CLTVModel):
+    _level = "none"
+
+
 class _Calibrated(CLTVModel):
     _level = "poisson"
     _blend = "auto"
@@ -100,15 +104,31 @@ def test_small_shops_get_small_trees_unless_lgbm_params_say_otherwise(shop: pd.D
     assert max(t["num_leaves"] for t in wide.booster_.dump_model()["tree_info"]) > SMALL_TREES["num_leaves"]
 
 
-def test_default_model_has_no_held_out_step(shop: pd.DataFrame) -> None:
+def test_default_model_only_shifts_the_level_and_explain_still_adds_up(shop: pd.DataFrame) -> None:
     model = _fit(CLTVModel(horizon="60D", **_FAST), shop)
-    assert model.post_ == IDENTITY and model.metrics_["post"] == IDENTITY
+    assert model.post_ == {**IDENTITY, "level_shift": model.post_["level_shift"]} == model.metrics_["post"]
+    assert model.post_["level_shift"] != 0.0
+    value = model.predict(shop, AS_OF).set_index("customer_id")["expected_value"]
+    raw = model.explain(shop, AS_OF).groupby("customer_id")["contribution"].sum()
+    np.testing.assert_allclose(np.exp(raw.reindex(value.index)), value, rtol=1e-6)
+    # the held-out customers' predicted total is their observed total
+    unshifted = _fit(_Unshifted(horizon="60D", **_FAST), shop).predict(shop, AS_OF)["expected_value"]
+    np.testing.assert_allclose(value.to_numpy(), unshifted.to_numpy() * np.exp(model.post_["level_shift"]),
+                               rtol=1e-6)
+
+
+def test_without_the_prior_the_shift_is_applied_to_the_output(shop: pd.DataFrame) -> None:
+    model = _fit(CLTVModel(horizon="60D", bgnbd_prior=False, **_FAST), shop)
+    plain = _fit(_Unshifted(horizon="60D", bgnbd_prior=False, **_FAST), shop)
+    ratio = model.predict(shop, AS_OF)["expected_value"] / plain.predict(shop, AS_OF)["expected_value"]
+    np.testing.assert_allclose(ratio, np.exp(model.post_["level_shift"]), rtol=1e-6)
 
 
 def test_fitted_steps_change_the_values_not_the_order_and_survive_save_load(shop: pd.DataFrame,
                                                                             tmp_path: Path) -> None:
     plain = _fit(CLTVModel(horizon="60D", **_FAST), shop)
     model = _fit(_Calibrated(horizon="60D", **_FAST), shop)
+    assert model.post_["slope"] != 1.0 and model.post_["blend"] in (0.0, 0.5, 0.75, 1.0, 1.25, 1.5)
     assert model.post_ != IDENTITY and model.post_["pool"][0] > 0
     value = model.predict(shop, AS_OF)["expected_value"].to_numpy()
     assert np.isfinite(value).all() and (value > 0).all()
@@ -123,7 +143,8 @@ def test_fitted_steps_change_the_values_not_the_order_and_survive_save_load(shop
     (path / "params.json").write_text(json.dumps(meta))
     old = CLTVModel.load(path)
     assert old.post_ == IDENTITY
-    pd.testing.assert_frame_equal(old.predict(shop, AS_OF), plain.predict(shop, AS_OF))
+    np.testing.assert_allclose(old.predict(shop, AS_OF)["expected_value"] * np.exp(plain.post_["level_shift"]),
+                               plain.predict(shop, AS_OF)["expected_value"], rtol=1e-6)
 
 
 def test_corrupt_post_in_params_json_is_a_bundle_error(shop: pd.DataFrame, tmp_path: Path) -> None:
@@ -139,3 +160,14 @@ def test_held_out_metrics_are_those_of_the_output(shop: pd.DataFrame) -> None:
     model = _fit(_Calibrated(horizon="60D", **_FAST), shop)
     assert set(model.metrics_["model"]) == set(M.cltv_metrics([1.0, 2.0], [1.0, 2.0]))
     assert model.metrics_["post"] == model.post_
+
+
+def test_snapshot_decay_weights_the_older_snapshots_down(shop: pd.DataFrame) -> None:
+    class _Decayed(CLTVModel):
+        _snapshot_decay = 0.25
+
+    params = dict(horizon="60D", n_snapshots=3, max_rounds=150, early_stopping_rounds=20,
+                  lgbm_params={"bagging_fraction": 1.0, "bagging_freq": 0})
+    equal = _fit(CLTVModel(**params), shop).predict(shop, AS_OF)["expected_value"].to_numpy()
+    decayed = _fit(_Decayed(**params), shop).predict(shop, AS_OF)["expected_value"].to_numpy()
+    assert not np.allclose(equal, decayed)

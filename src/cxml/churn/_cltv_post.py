@@ -17,8 +17,8 @@ The held-out steps, applied in this order to the raw score (log of the value) at
   Spearman counts the tied actual zeros at their mean rank and a tied block of predictions then
   costs no rank variance; the recent-spend rule gets that benefit for free (its zeros are tied).
 
-With every step off (:data:`IDENTITY`, the default) the value is ``exp(raw)``, which is what
-``explain`` adds up to.
+With every step off (:data:`IDENTITY`) the value is ``exp(raw)``. ``CLTVModel`` uses only the
+level shift by default and carries it in its prior, so ``explain`` still adds up to the log value.
 
 Examples
 --------
