@@ -69,6 +69,7 @@ DIRECTIONS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "small_slow": ("small_only + learning rate 0.01", _SMALL, {"lgbm_params": {"learning_rate": 0.01}}),
     "no_prior": ("before + boosting from a constant instead of the BG/NBD×GG prior", _OLD, {"bgnbd_prior": False}),
     "power_1.5": ("before + Tweedie variance power 1.5 instead of 1.3", _OLD, {"tweedie_variance_power": 1.5}),
+    "default_power_1.5": ("default + Tweedie variance power 1.5", {}, {"tweedie_variance_power": 1.5}),
     "small_snap4": ("small_only + 4 snapshots", _SMALL, {"n_snapshots": 4}),
     "snap4_decay": ("small_only + 4 snapshots weighted 0.5^age (latest 1, previous 0.5, ...)",
                     {**_SMALL, "_snapshot_decay": 0.5}, {"n_snapshots": 4}),

@@ -547,6 +547,17 @@ def render_cltv_directions(d: dict[str, Any], bars: list[list[Any]]) -> list[str
                          *(_cltv_cell(pooled.get(m)) for m in ("spearman", "normalized_gini", "decile_mape"))])
         out += [f"**{ds}**", ""]
         out += table(["direction", "what", "resamples", "Spearman", "normalized Gini", "decile MAPE"], rows)
+    protos = d.get("prototypes", {}).get("datasets") or {}
+    if protos:
+        out += ["Prototypes outside `CLTVModel` (two-stage and rank-target models, and the recent-spend rule with its "
+                "ties broken), trained on the same snapshots with the small-tree settings: point estimates (no "
+                "resampling), mean over the cutoffs; a score (not a value) has no decile MAPE.", ""]
+        for ds, proto in protos.items():
+            out += [f"**{ds}** (cutoffs {', '.join(proto.get('cutoffs', []))})", ""]
+            means = {name: per_cut.get("mean", {}) for name, per_cut in proto.get("scores", {}).items()}
+            out += table(["scorer", "Spearman", "normalized Gini", "decile MAPE"],
+                         ([name, m.get("spearman"), m.get("normalized_gini"), m.get("decile_mape")]
+                          for name, m in means.items()), digits=4)
     return out
 
 
