@@ -518,6 +518,49 @@ def render_scale(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
     return out
 
 
+def _cltv_cell(row: dict[str, Any] | None) -> str:
+    """``model (diff [low, high])`` of one CLTV directions row; the difference is against the strongest baseline."""
+    if not row:
+        return "–"
+    mark = "" if row.get("crosses_zero") else "*"
+    return (f"{fmt(row.get('model'))} ({fmt(row.get('difference'), 3)}{mark} "
+            f"[{fmt(row.get('ci_low'))}, {fmt(row.get('ci_high'))}])")
+
+
+def render_cltv_directions(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    """Every CLTV direction of issue 19 (benchmarks/_cltv_directions.py), pooled and per cutoff."""
+    out = ["Every `CLTVModel` variant tried for issue 19, backtested with `cxml.evaluate.backtest` (90-day "
+           "horizon, the cutoffs of the backtest section, the backtest's default `n_snapshots=2` unless a direction "
+           "says otherwise). Cells: model value (model − strongest baseline of that cutoff and metric [95 % "
+           "paired-bootstrap interval]; `*` = the interval excludes 0). Lower decile MAPE is better. The pooled "
+           "rows follow; per-cutoff rows are in `results/cltv_directions.json`.", ""]
+    directions = d.get("directions") or {}
+    datasets = sorted({ds for entry in directions.values() for ds in (entry.get("datasets") or {})})
+    for ds in datasets:
+        rows = []
+        for name, entry in directions.items():
+            res = (entry.get("datasets") or {}).get(ds)
+            if not res:
+                continue
+            pooled = {r.get("metric"): r for r in res.get("rows", []) if r.get("cutoff") == "pooled"}
+            rows.append([name, entry.get("description"), res.get("n_boot"),
+                         *(_cltv_cell(pooled.get(m)) for m in ("spearman", "normalized_gini", "decile_mape"))])
+        out += [f"**{ds}**", ""]
+        out += table(["direction", "what", "resamples", "Spearman", "normalized Gini", "decile MAPE"], rows)
+    protos = d.get("prototypes", {}).get("datasets") or {}
+    if protos:
+        out += ["Prototypes outside `CLTVModel` (two-stage and rank-target models, and the recent-spend rule with its "
+                "ties broken), trained on the same snapshots with the small-tree settings: point estimates (no "
+                "resampling), mean over the cutoffs; a score (not a value) has no decile MAPE.", ""]
+        for ds, proto in protos.items():
+            out += [f"**{ds}** (cutoffs {', '.join(proto.get('cutoffs', []))})", ""]
+            means = {name: per_cut.get("mean", {}) for name, per_cut in proto.get("scores", {}).items()}
+            out += table(["scorer", "Spearman", "normalized Gini", "decile MAPE"],
+                         ([name, m.get("spearman"), m.get("normalized_gini"), m.get("decile_mape")]
+                          for name, m in means.items()), digits=4)
+    return out
+
+
 def render_generic(d: dict[str, Any], bars: list[list[Any]] | None = None) -> list[str]:
     """Scalars of a JSON file this runner has no dedicated renderer for."""
     flat: list[tuple[str, Any]] = []
@@ -543,6 +586,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any], list[list[Any]]], list
     "scale": ("Scale: streaming a parquet dataset bigger than memory through Scorer.score", render_scale),
     "spark": ("Spark: the same scores on local[2] (throughput against one machine)", render_spark),
     "generate": ("Synthetic data: the generator and the parquet dataset writer at scale", render_generate),
+    "cltv_directions": ("CLTV directions of issue 19: every variant tried, backtested", render_cltv_directions),
 }
 
 
