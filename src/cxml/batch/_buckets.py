@@ -18,16 +18,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cxml.data.dataset import EventsDataset, LoadReport, stable_bucket
 from cxml.schema import CANONICAL_DTYPES, STRING_DTYPE, Columns, purchase_mask
 
-__all__ = ["Spill", "read_bucket", "spill_buckets"]
+__all__ = ["Spill", "read_bucket", "read_bucket_rows", "spill_buckets"]
 
 #: bucket files are read once or twice and deleted: fast codec over small files
 _COMPRESSION = "lz4"
+_STRINGS = {pa.string(): STRING_DTYPE, pa.large_string(): STRING_DTYPE}
 
 
 @dataclass
@@ -88,25 +88,44 @@ def read_bucket(spill: Spill, bucket: int) -> tuple[pd.DataFrame, np.ndarray, np
     """The past events of one bucket's customers, as :func:`cxml.batch._output.prepare_past` gives them.
 
     Rows of customers with a purchase, sorted by (customer, timestamp) with ties in the dataset's
-    order (one stable arrow sort, no pandas take), the sorted customer ids and each row's code
-    into them. The bucket's rows are in dataset order (pass 1 appends them so), which is the
-    order of the in-memory path's stable sorts: the frame equals what the in-memory path slices.
+    order, the sorted customer ids and each row's code into them. The bucket's rows are in
+    dataset order (pass 1 appends them so), so the frame equals what the in-memory path slices.
+    The order is two stable numpy sorts of integer codes (customers ranked once) and one arrow
+    take of the rows: no string sort, no pandas take.
     """
     if not spill.rows[bucket]:
-        empty = pd.DataFrame({c: pd.Series(dtype=CANONICAL_DTYPES[c]) for c in Columns.EVENTS})
-        return empty, np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+        return _empty(), np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
     table = pq.read_table(spill.path(bucket))
-    table = table.take(pc.sort_indices(table, sort_keys=[(Columns.CUSTOMER, "ascending"),
-                                                         (Columns.TIMESTAMP, "ascending")]))
-    frame = table.to_pandas(types_mapper={pa.string(): STRING_DTYPE, pa.large_string(): STRING_DTYPE}.get)
+    encoded = table.column(Columns.CUSTOMER).combine_chunks().dictionary_encode()
+    uniques = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+    by_id = np.argsort(uniques, kind="stable")  # str order (code points), as np.sort of the ids
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[by_id] = np.arange(len(uniques))
+    code = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    buyer = np.bincount(code[_purchases(table)], minlength=len(uniques)) > 0
+    keep = np.flatnonzero(buyer[code])
+    ts = table.column(Columns.TIMESTAMP).to_numpy().view("int64")[keep]
+    by_time = np.argsort(ts, kind="stable")
+    order = keep[by_time[np.argsort(code[keep][by_time], kind="stable")]]
+    frame = table.take(order).to_pandas(types_mapper=_STRINGS.get)
     frame = frame.astype({c: CANONICAL_DTYPES[c] for c in frame.columns if c in CANONICAL_DTYPES})
-    ids = table.column(Columns.CUSTOMER).combine_chunks()
-    change = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).to_numpy(zero_copy_only=False)
-    starts = np.flatnonzero(np.r_[True, change])
-    lengths = np.diff(np.r_[starts, len(ids)])
-    buyer = np.logical_or.reduceat(purchase_mask(frame).to_numpy(), starts)
-    if not buyer.all():
-        frame = frame.loc[np.repeat(buyer, lengths)]
-    customers = ids.take(pa.array(starts[buyer])).to_numpy(zero_copy_only=False).astype(object)
-    codes = np.repeat(np.arange(len(customers), dtype=np.int64), lengths[buyer])
-    return frame.reset_index(drop=True), customers, codes
+    dense = np.cumsum(buyer) - 1  # rank among the customers with a purchase
+    return frame, uniques[by_id][buyer], dense[code[order]]
+
+
+def read_bucket_rows(spill: Spill, bucket: int) -> pd.DataFrame:
+    """The past events of one bucket as stored (dataset order, every customer): for per-customer sums."""
+    if not spill.rows[bucket]:
+        return _empty()
+    frame = pq.read_table(spill.path(bucket)).to_pandas(types_mapper=_STRINGS.get)
+    return frame.astype({c: CANONICAL_DTYPES[c] for c in frame.columns if c in CANONICAL_DTYPES})
+
+
+def _purchases(table: pa.Table) -> np.ndarray:
+    """:func:`cxml.schema.purchase_mask` of the rows of ``table`` (only the columns it reads)."""
+    columns = [c for c in (Columns.EVENT_TYPE, Columns.QUANTITY, Columns.AMOUNT) if c in table.column_names]
+    return purchase_mask(table.select(columns).to_pandas(types_mapper=_STRINGS.get)).to_numpy()
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=CANONICAL_DTYPES[c]) for c in Columns.EVENTS})

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxml.batch._buckets import Spill, read_bucket, spill_buckets
+from cxml.batch._buckets import Spill, read_bucket, read_bucket_rows, spill_buckets
 from cxml.batch._budget import bucket_count, rows_per_bucket
 from cxml.batch._chunks import Population, cold_start_count, score_chunk
 from cxml.batch._journal import FORMAT, Journal
@@ -127,8 +127,9 @@ def _population(spill: Spill, as_of: pd.Timestamp) -> tuple[Population, list[int
     the amounts in the in-memory order to be equal to the last bit): each bucket is read here.
     """
     parts = np.flatnonzero(spill.buyers).tolist()  # a purchase row before as_of: a customer
-    pieces = [rfm_values(read_bucket(spill, b)[0], as_of) for b in parts]
-    values = pd.concat(pieces) if pieces else rfm_values(read_bucket(spill, 0)[0], as_of)
+    # rows as stored: RFM sorts by (customer, time) itself, keeping ties in this (dataset) order
+    pieces = [rfm_values(read_bucket_rows(spill, b), as_of) for b in parts]
+    values = pd.concat(pieces) if pieces else rfm_values(read_bucket_rows(spill, 0), as_of)
     return population_from_values(values), parts
 
 
