@@ -3,8 +3,9 @@
 The dataset is read batch by batch (:class:`cxml.data.dataset.EventsDataset`: canonical columns
 only, each batch normalised); events at or after ``as_of`` are dropped and counted; each row goes
 to bucket ``stable_bucket(customer_id) mod n``, appended to ``bucket-{b:05d}.parquet`` in the
-dataset's row order. A bucket file then holds all past events of its customers, and sorting it by
-timestamp (stable) gives their rows in the order the whole table's stable sort gives them.
+dataset's row order (one row group per batch and bucket, lz4: the files are temporary). A bucket
+file then holds all past events of its customers, and a stable sort of it by (customer, time)
+gives their rows in the order the in-memory path's stable sorts give them.
 
 Each bucket also gets an order-independent digest of its rows (wrapping sum and xor of the row
 hashes), from which the run's fingerprint is made without holding every row hash.

@@ -2,12 +2,21 @@
 
 1. **Bucketing** (:mod:`cxml.batch._buckets`): one pass over the dataset writes every customer's
    past events into one bucket file of a spill directory next to ``out``.
-2. **Population**: each bucket gives its customers' RFM values; the segments are computed once over
-   all of them (:mod:`cxml.batch._population`). Everything else a chunk needs comes from the bundle
-   (BG/NBD parameters, popularity for cold start).
-3. **Scoring**: each bucket with customers is one part, scored by :func:`cxml.batch.score_chunk` in
-   slices of ``chunk_size`` customers (sorted by id) and committed through the journal exactly as
-   the in-memory path commits its chunks (sha256, resume, the lock).
+2. **Population**: each bucket's rows as stored give its customers' RFM values; the segments are
+   computed once over all of them (:mod:`cxml.batch._population`). Everything else a chunk needs
+   comes from the bundle (BG/NBD parameters, popularity for cold start). Pass 1 cannot give the
+   RFM values: a customer's events are spread over its batches, ``frequency`` counts distinct
+   orders, and ``monetary`` must add the amounts in the in-memory order to be equal to the last bit.
+3. **Scoring**: each bucket with customers is one part, read back in (customer, time) order
+   (:func:`cxml.batch._buckets.read_bucket`), scored by :func:`cxml.batch.score_chunk` in slices
+   of ``chunk_size`` customers (sorted by id) and committed through the journal exactly as the
+   in-memory path commits its chunks (sha256, resume, the lock).
+
+**The spill directory** ``.NAME.spill-<random>`` sits next to ``out`` (outside it, and dot-named:
+never read as scores). It is made while holding ``out``'s lock and removed when the run ends,
+however it ends; a run killed outright (SIGKILL, power loss) leaves it, and the next run of the
+same ``out`` deletes it under the lock before bucketing again (the journal keeps its committed
+parts, so only the rest is scored).
 
 The rows and values equal the in-memory path's; only how customers are cut into parts differs
 (bucket by hash here, sorted id ranges there). Peak memory: one bucket (chosen from the budget)
