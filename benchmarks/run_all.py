@@ -492,14 +492,18 @@ def render_scale(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
     out = [f"`Scorer.score` on generated parquet datasets, budget {d.get('budget')}, chunk size "
            f"{fmt(d.get('chunk_size'))}; the bundle (ALS, churn {fmt(b.get('churn_trees'))} trees, CLTV "
            f"{fmt(b.get('cltv_trees'))} trees) was fitted on {b.get('fitted_on')}, so most scored customers get "
-           "the cold-start ranking. Each run is a fresh process; load average in the last column.", ""]
+           "the cold-start ranking. Each run is a fresh process; load average in the last column. Within "
+           "scoring: reading the buckets back, churn and CLTV (features + LightGBM each), recommendations; "
+           "LightGBM s is the time inside the boosters' predict (the model's share, not the data path's).", ""]
     gb = 1024**3
     rows = []
     for r in d.get("runs") or []:
         sec = (r.get("summary") or {}).get("seconds") or {}
         rows.append([r.get("size"), r.get("mode"), r.get("customers"), r.get("events"),
                      (r.get("summary") or {}).get("buckets", ""), sec.get("bucketing", ""), sec.get("population", ""),
-                     sec.get("scoring", ""), r.get("seconds"), (r.get("peak_rss") or 0) / gb, r.get("loadavg")])
+                     sec.get("scoring", ""), sec.get("reading", ""), sec.get("churn", ""), sec.get("cltv", ""),
+                     sec.get("recommend", ""), r.get("lightgbm_seconds", ""), r.get("seconds"),
+                     (r.get("peak_rss") or 0) / gb, r.get("loadavg")])
         target = SCALE_TARGETS.get(str(r.get("size")))
         if target and r.get("mode") == "streaming":
             seconds, peak = r.get("seconds") or float("inf"), (r.get("peak_rss") or 0) / gb
@@ -507,7 +511,8 @@ def render_scale(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
                          f"{fmt(seconds, 0)} / {fmt(peak, 2)}", f"< {target[0]} / < {target[1]}",
                          seconds < target[0] and peak < target[1]])
     out += table(["size", "mode", "customers", "events", "buckets", "bucketing s", "population s", "scoring s",
-                  "total s", "peak RSS GB", "load"], rows, digits=1)
+                  "reading s", "churn s", "CLTV s", "recommend s", "LightGBM s", "total s", "peak RSS GB", "load"],
+                 rows, digits=1)
     eq = d.get("equality") or {}
     if eq:
         out += [f"At {eq.get('size')} the streaming output equals the in-memory output: {eq.get('equal')} "

@@ -13,11 +13,14 @@ ALS scoring is the cost of the known ones.
 Each scoring run is a **fresh subprocess** (``Scorer.load`` + ``Scorer.score(dir, ...)``) so that
 its peak RSS (``benchmarks/_memory.PeakRSS`` sampled during ``score``, and the child's
 ``ru_maxrss``) is its own. Streaming runs report the per-stage seconds the summary carries
-(bucketing = pass 1 over the dataset, population = RFM values per bucket then segments,
-scoring = every bucket scored and committed). At ``--equal-size`` (10 %: 100k/5M) the in-memory
-path (``memory_budget=None`` on a dataset that fits) is run too: the outputs must be equal row for
-row (sorted by customer) and the time ratio is reported. Targets: 1M/50M < 10 min and < 8 GB,
-200k/10M < 3 min and < 2 GB, streaming ≤ 1.2 × in-memory.
+(bucketing = pass 1 over the dataset into bucket files, population = RFM values per bucket then
+segments, scoring = every bucket read back, scored and committed; within scoring: read, churn,
+cltv (each = features + LightGBM), recommend, commit). ``lgbm s`` is the time inside
+``lightgbm.Booster.predict`` (a timing wrapper in the child process): the share of the run that is
+the bundle's boosters (about 2,000 trees each here), not cxml's data path. At ``--equal-size``
+(10 %: 100k/5M) the in-memory path (``memory_budget=None`` on a dataset that fits) is run too:
+the outputs must be equal row for row (sorted by customer) and the time ratio is reported.
+Targets: 1M/50M < 10 min and < 8 GB, 200k/10M < 3 min and < 2 GB, streaming ≤ 1.2 × in-memory.
 
 Usage::
 
@@ -61,10 +64,34 @@ SIZES = {"10k": (10_000, 500_000), "100k": (100_000, 5_000_000), "200k": (200_00
 TARGETS = {"200k": (180.0, 2.0), "1M": (600.0, 8.0)}  # seconds, GB
 
 
+def time_lightgbm() -> dict[str, float]:
+    """Seconds spent inside ``lightgbm.Booster.predict`` from now on (this process only): the model's share.
+
+    A measuring wrapper around the real method (it still does all the work), installed in the child
+    process of one benchmark run, never in the library.
+    """
+    import lightgbm
+
+    spent = {"lightgbm_predict": 0.0}
+    original = lightgbm.Booster.predict
+
+    def predict(self: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            spent["lightgbm_predict"] += time.perf_counter() - t0
+
+    lightgbm.Booster.predict = predict  # type: ignore[method-assign]
+    return spent
+
+
 def child(spec_path: str) -> int:
-    """One scoring run: load the bundle, score the dataset, record time and peak RSS."""
+    """One scoring run: load the bundle, score the dataset, record time, peak RSS and LightGBM's share."""
     spec = json.loads(Path(spec_path).read_text())
     scorer = Scorer.load(spec["bundle"])
+    lgbm = time_lightgbm()
+    load_start = os.getloadavg()[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", cxml.DataWarning)
         with PeakRSS() as mem:
@@ -73,7 +100,9 @@ def child(spec_path: str) -> int:
                                    memory_budget=spec["budget"], chunk_size=spec["chunk_size"])
             seconds = time.perf_counter() - t0
     result = {"seconds": seconds, "summary": summary, "rss_before": mem.before, "peak_rss": mem.peak,
-              "maxrss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+              "maxrss_self": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+              "lightgbm_seconds": lgbm["lightgbm_predict"], "loadavg_start": load_start,
+              "loadavg_end": os.getloadavg()[0]}
     Path(spec["result"]).write_text(json.dumps(result, default=str))
     return 0
 
@@ -172,12 +201,12 @@ def pq_rows(path: Path) -> int:
 
 
 def print_table(result: dict[str, Any]) -> None:
-    gb = 2**30
+    gb, nan = 2**30, float("nan")
     print(f"\nScorer.score on write_dataset data, k={K}, churn + CLTV + segment + top-{K}; budget "
           f"{result['budget']}, chunk_size {result['chunk_size']:,}; bundle fitted on {result['bundle']['fitted_on']}")
     head = (f"{'size':>5} {'mode':>9} {'customers':>9} {'events':>11} {'buckets':>7} {'bucket s':>8} "
-            f"{'popul. s':>8} {'score s':>8} {'total s':>8} {'peak GB':>7} {'maxrss GB':>9} {'cold start':>10} "
-            f"{'target':>14}")
+            f"{'popul. s':>8} {'score s':>8} {'read s':>6} {'churn s':>7} {'cltv s':>6} {'recs s':>6} "
+            f"{'lgbm s':>6} {'total s':>8} {'peak GB':>7} {'maxrss GB':>9} {'load':>5} {'target':>14}")
     print(head)
     print("-" * len(head))
     for r in result["runs"]:
@@ -188,9 +217,10 @@ def print_table(result: dict[str, Any]) -> None:
             f" {target[0] / 60:.0f}m/{target[1]:.0f}G")
         print(f"{r['size']:>5} {r['mode']:>9} {r['summary']['customers']:>9,} {r['events']:>11,} "
               f"{r['summary'].get('buckets', '-'):>7} {sec.get('bucketing', float('nan')):>8.1f} "
-              f"{sec.get('population', float('nan')):>8.1f} {sec.get('scoring', float('nan')):>8.1f} "
-              f"{r['seconds']:>8.1f} {r['peak_rss'] / gb:>7.2f} {r['child_maxrss'] / gb:>9.2f} "
-              f"{r['summary']['cold_start_customers']:>10,} {verdict:>14}")
+              f"{sec.get('population', nan):>8.1f} {sec.get('scoring', nan):>8.1f} {sec.get('reading', nan):>6.1f} "
+              f"{sec.get('churn', nan):>7.1f} {sec.get('cltv', nan):>6.1f} {sec.get('recommend', nan):>6.1f} "
+              f"{r.get('lightgbm_seconds', nan):>6.1f} {r['seconds']:>8.1f} {r['peak_rss'] / gb:>7.2f} "
+              f"{r['child_maxrss'] / gb:>9.2f} {r['loadavg']:>5.1f} {verdict:>14}")
     eq = result["equality"]
     if eq:
         times = {r["mode"]: r["seconds"] for r in result["runs"] if r["size"] == eq["size"]}

@@ -9,6 +9,7 @@ computed differs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -159,6 +160,7 @@ def score_chunk(
     k: int,
     population: Population,
     reasons: int = 0,
+    timings: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Score rows of ``customers`` from their own events and the population-wide inputs.
 
@@ -184,6 +186,9 @@ def score_chunk(
     reasons
         With a churn model and ``reasons >= 1``: add the ``reasons`` column, up to that many
         sentences per customer (:meth:`cxml.churn.ChurnModel.reasons`); ``0`` (default): none.
+    timings
+        When given, the seconds spent are added to its keys ``churn``, ``cltv``, ``reasons`` and
+        ``recommend`` (created when absent), e.g. to show where a batch run's time goes.
 
     Returns
     -------
@@ -195,21 +200,40 @@ def score_chunk(
     """
     ids = np.asarray(customers, dtype=object)
     table = pd.DataFrame({Columns.CUSTOMER: pd.array(ids, dtype="str")})
-    for model, column in ((models.churn, Columns.CHURN_PROBABILITY), (models.cltv, Columns.EXPECTED_VALUE)):
+    clock = _Clock(timings)
+    for model, column, key in ((models.churn, Columns.CHURN_PROBABILITY, "churn"),
+                               (models.cltv, Columns.EXPECTED_VALUE, "cltv")):
         if model is not None:
             predicted = model.predict(events, as_of=as_of).set_index(Columns.CUSTOMER)[column]
             table[column] = predicted.reindex(ids).to_numpy()
+            clock.lap(key)
     if reasons and models.churn is not None:
         # every customer of the chunk with a purchase; the others get [] (like NaN for the scores)
         why = models.churn.reasons(events, as_of, top=reasons)
         table[REASONS] = reason_lists(why, ids)
+        clock.lap("reasons")
     if population.segments is not None:
         table[SEGMENT] = population.segments.reindex(ids).to_numpy()
     rec = models.recommender
     if rec is not None:
         recs = rec.recommend(list(ids), k=capped_k(rec, k), exclude_seen=True)
         table[RECOMMENDED] = _item_lists(recs, ids)
+        clock.lap("recommend")
     return table
+
+
+class _Clock:
+    """Adds the seconds since the last lap to ``timings[key]`` (nothing when ``timings`` is None)."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, key: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[key] = self.timings.get(key, 0.0) + now - self.last
+            self.last = now
 
 
 def _item_lists(recs: pd.DataFrame, ids: np.ndarray) -> list[list[str]]:

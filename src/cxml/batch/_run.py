@@ -85,7 +85,8 @@ def score_events(
         budget is given (or none is and the events would not fit in half the RAM, then a quarter
         of the RAM), the dataset is **streamed** (:mod:`cxml.batch._stream`): customers are
         hashed into buckets of about ``budget / 1500`` events, written to a spill directory next
-        to ``out`` (removed at the end), and each bucket is one part, scored in slices of
+        to ``out`` (``.NAME.spill-*``, removed at the end; one a killed run left is removed by the
+        next run of the same ``out``), and each bucket is one part, scored in slices of
         ``chunk_size`` customers. The rows and values equal the in-memory path's (parts hold
         hash buckets instead of sorted id ranges; the summary adds ``buckets`` and per-stage
         ``seconds``). Ignored for a DataFrame or a csv path, which are scored in memory.
