@@ -30,7 +30,7 @@ from cxml.churn.summary import purchase_rows, summary_at
 from cxml.data import as_events
 from cxml.exceptions import InsufficientDataError, NotFittedError
 from cxml.features import CHURNED, DEFAULT_WINDOWS
-from cxml.features._base import prepare
+from cxml.features._base import Prepared, prepare
 from cxml.features.core import features_from_prepared, parse_windows, types_from_columns
 from cxml.schema import Columns, parse_as_of, parse_horizon
 
@@ -148,6 +148,7 @@ class SnapshotModel(BaseEstimator):
         parts, names = _lgbm.snapshot_frames(
             events, purchases, cuts, horizon, windows=windows, use_btyd=bool(self.use_bgnbd_features),
             require_both_classes=self._both_classes, require_spend=self._target != CHURNED,
+            extra=self._extra_features,
         )
         fresh, valid = _lgbm.split_by_customer(parts[-1], float(self.held_out_fraction), seed)
         problem = _lgbm.snapshot_problem(valid, self._both_classes, self._target != CHURNED)
@@ -183,14 +184,8 @@ class SnapshotModel(BaseEstimator):
         )
         return self
 
-    def _train(
-        self,
-        params: dict[str, Any],
-        train: pd.DataFrame,
-        valid: pd.DataFrame | None,
-        names: list[str],
-        rounds: int | None = None,
-    ) -> lgb.Booster:
+    def _train(self, params: dict[str, Any], train: pd.DataFrame, valid: pd.DataFrame | None, names: list[str],
+               rounds: int | None = None) -> lgb.Booster:
         data = lgb.Dataset(
             _lgbm.align_features(train, names), label=self._label(train), init_score=self._prior(train)
         )
@@ -235,6 +230,9 @@ class SnapshotModel(BaseEstimator):
     def _raw(self, X: pd.DataFrame) -> np.ndarray:
         """Raw scores of the final booster (with its prior) for aligned feature rows."""
         return self._raw_scores(self.booster_, X)
+
+    def _extra_features(self, prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame | None:
+        """Hook: the subclass's own feature columns at ``cutoff`` (rows before it only), or None."""
 
     def _after_validation(
         self, booster: lgb.Booster, best: int, valid: pd.DataFrame, names: list[str]
@@ -282,10 +280,13 @@ class SnapshotModel(BaseEstimator):
         """The model's input features at ``ts`` from normalised events (see ``features``)."""
         self._check_fitted()
         windows = parse_windows(self.windows)
-        base = [c for c in self.feature_names_ if c not in BTYD_COLUMNS]
-        event_types, feedback_types = types_from_columns(base, None, None, windows)
-        X = features_from_prepared(prepare(events, ts), ts, windows, event_types=event_types,
-                                   feedback_types=feedback_types, columns=base)
+        prepared = prepare(events, ts)
+        added = self._extra_features(prepared, ts)
+        skip = set(BTYD_COLUMNS) | set(() if added is None else added.columns)
+        base = [c for c in self.feature_names_ if c not in skip]
+        kinds = types_from_columns(base, None, None, windows)
+        X = features_from_prepared(prepared, ts, windows, event_types=kinds[0], feedback_types=kinds[1], columns=base)
+        X = X if added is None else X.join(added.reindex(X.index))
         if self.btyd_params_ is not None:
             X = _lgbm.hybrid_features(X, purchase_rows(events), ts, parse_horizon(self.horizon), self.btyd_params_)
         return _lgbm.align_features(X, self.feature_names_)

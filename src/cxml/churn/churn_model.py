@@ -42,15 +42,17 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from cxml._checks import check_choice
+from cxml._checks import check_bool, check_choice
 from cxml.churn import _lgbm, _persist
 from cxml.churn import metrics as M
-from cxml.churn._calibration import apply_calibrator, fit_calibrator
+from cxml.churn._calibration import apply_calibrator, blend_weight, fit_calibrator, load_blend_weight
 from cxml.churn._docs import fill_doc
 from cxml.churn._explained import ExplainedModel
 from cxml.churn._lgbm import finite_baselines
 from cxml.exceptions import BundleError
 from cxml.features import CHURNED
+from cxml.features._base import Prepared
+from cxml.features.rhythm import rhythm_frame
 from cxml.schema import Columns
 
 __all__ = ["ChurnModel"]
@@ -102,16 +104,31 @@ class ChurnModel(ExplainedModel):
     _prior_column = "bg_p_no_purchase"
     _both_classes = True
 
-    def __init__(self, *, horizon: Any = "90D", calibration: str | None = "isotonic", **shared: Any) -> None:
+    def __init__(
+        self,
+        *,
+        horizon: Any = "90D",
+        calibration: str | None = "isotonic",
+        rhythm_features: bool = True,
+        blend: bool = True,
+        **shared: Any,
+    ) -> None:
         super().__init__(horizon=horizon, **shared)
         self.calibration = calibration
+        self.rhythm_features = rhythm_features
+        self.blend = blend
 
     def _objective(self) -> dict[str, Any]:
         return {"objective": "binary", "metric": "auc"}
 
     def _check_settings(self) -> tuple[Any, Any, Any, int]:
         check_choice("calibration", self.calibration, _CALIBRATIONS)
+        check_bool("rhythm_features", self.rhythm_features)
+        check_bool("blend", self.blend)
         return super()._check_settings()
+
+    def _extra_features(self, prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame | None:
+        return rhythm_frame(prepared, cutoff) if self.rhythm_features else None
 
     def _link(self, value: np.ndarray) -> np.ndarray:
         # logit, clipped so that a BG/NBD probability of exactly 0 or 1 stays finite
@@ -121,15 +138,22 @@ class ChurnModel(ExplainedModel):
     def _after_validation(
         self, booster: lgb.Booster, best: int, valid: pd.DataFrame, names: list[str]
     ) -> None:
-        raw = self._raw_scores(booster, _lgbm.align_features(valid, names), best)
-        self.calibrator_ = fit_calibrator(self.calibration, np.asarray(raw), self._label(valid))
+        raw = np.asarray(self._raw_scores(booster, _lgbm.align_features(valid, names), best))
+        y = self._label(valid)
+        self.calibrator_ = fit_calibrator(self.calibration, raw, y)
+        prior = _prior_probability(valid)
+        self.blend_weight_ = (
+            blend_weight(self.calibration, raw, y, prior, int(self.random_state or 0))
+            if self.blend and prior is not None else 1.0
+        )
 
     def _validation_metrics(
         self, booster: lgb.Booster, best: int, valid: pd.DataFrame, names: list[str]
     ) -> dict[str, Any]:
         raw = self._raw_scores(booster, _lgbm.align_features(valid, names), best)
         y = self._label(valid)
-        out: dict[str, Any] = {"model": M.churn_metrics(y, apply_calibrator(self.calibrator_, raw))}
+        p = _blended(apply_calibrator(self.calibrator_, raw), _prior_probability(valid), self.blend_weight_)
+        out: dict[str, Any] = {"model": M.churn_metrics(y, p), "blend_weight": self.blend_weight_}
         scores = {"recency": valid["recency_days"].to_numpy(dtype=np.float64)}
         if "bg_p_alive" in valid.columns:
             scores["bgnbd_neg_expected_purchases"] = -valid["bg_expected_purchases"].to_numpy(dtype=np.float64)
@@ -144,11 +168,13 @@ class ChurnModel(ExplainedModel):
         return out
 
     def _output(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(apply_calibrator(self.calibrator_, self._raw(X)))
+        p = apply_calibrator(self.calibrator_, self._raw(X))
+        return _blended(p, _prior_probability(X), getattr(self, "blend_weight_", 1.0))
 
     def _save_extra(self, root: Path) -> None:
         kind, x, y = self.calibrator_
-        np.savez(root / "calibrator.npz", kind=np.array(kind), x=x, y=y)
+        np.savez(root / "calibrator.npz", kind=np.array(kind), x=x, y=y,
+                 blend=np.array([self.blend_weight_], dtype=np.float64))
 
     def _load_extra(self, root: Path) -> None:
         path = root / "calibrator.npz"
@@ -159,4 +185,20 @@ class ChurnModel(ExplainedModel):
         if not ok:
             raise BundleError(f"{str(path)!r} does not hold a calibrator (kind, x, y float arrays of one length)")
         self.calibrator_ = (str(kind), x.astype(np.float64), y.astype(np.float64))
+        self.blend_weight_ = load_blend_weight(path)
 
+
+
+def _prior_probability(frame: pd.DataFrame) -> np.ndarray | None:
+    """BG/NBD's P(no purchase in the horizon) of each row, or None without the BG/NBD features."""
+    if "bg_p_no_purchase" not in frame.columns:
+        return None
+    return frame["bg_p_no_purchase"].to_numpy(dtype=np.float64)
+
+
+def _blended(p: np.ndarray, prior: np.ndarray | None, weight: float) -> np.ndarray:
+    """``weight · p + (1 − weight) · prior``; ``p`` itself where the prior is missing."""
+    p = np.asarray(p, dtype=np.float64)
+    if prior is None or weight >= 1.0:
+        return p
+    return np.where(np.isfinite(prior), weight * p + (1.0 - weight) * np.nan_to_num(prior), p)
