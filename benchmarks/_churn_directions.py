@@ -32,7 +32,7 @@ from cxml.evaluate import backtest
 OUT = Path(__file__).resolve().parent / "results" / "churn_directions.json"
 METRICS = ("roc_auc", "brier", "log_loss")
 
-_OFF: dict[str, Any] = {"rhythm_features": False, "blend": False}
+_OFF: dict[str, Any] = {"rhythm_features": False, "blend": False, "linear_prior": False}
 _SIG: dict[str, Any] = {**_OFF, "calibration": "sigmoid"}
 _SMALL: dict[str, Any] = {"num_leaves": 7, "min_data_in_leaf": 100, "lambda_l2": 10.0, "feature_fraction": 0.6,
                           "learning_rate": 0.02}
@@ -54,6 +54,21 @@ DIRECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "sig_rhythm_snap4": ("Platt + rhythm + 4 snapshots", {**_SIG, "rhythm_features": True, "n_snapshots": 4}),
     "sig_rhythm_snap6_30d": ("Platt + rhythm + 6 snapshots 30 days apart",
                              {**_SIG, "rhythm_features": True, "n_snapshots": 6, "snapshot_step": "30D"}),
+    "sig_rhythm_lin": ("Platt + rhythm + linear prior (logistic regression on logit BG/NBD P(no purchase), "
+                       "log recency, log purchase days, log tenure; boosting starts from it)",
+                       {**_SIG, "rhythm_features": True, "linear_prior": True}),
+    "sig_rhythm_lin_blend": ("Platt + rhythm + linear prior + blend",
+                             {**_SIG, "rhythm_features": True, "linear_prior": True, "blend": True}),
+    "sig_rhythm_lin_small": ("Platt + rhythm + linear prior + small regularised trees",
+                             {**_SIG, "rhythm_features": True, "linear_prior": True, "lgbm_params": _SMALL}),
+    "sig_rhythm_lin_blend_snap4": ("Platt + rhythm + linear prior + blend + 4 snapshots",
+                                   {**_SIG, "rhythm_features": True, "linear_prior": True, "blend": True,
+                                    "n_snapshots": 4}),
+    "sig_rhythm_lin_blend_small": ("Platt + rhythm + linear prior + blend + small regularised trees",
+                                   {**_SIG, "rhythm_features": True, "linear_prior": True, "blend": True,
+                                    "lgbm_params": _SMALL}),
+    "sig_lin_blend": ("Platt + linear prior + blend, no rhythm features",
+                      {**_SIG, "linear_prior": True, "blend": True}),
     "sig_rhythm_small": ("Platt + rhythm + small regularised trees",
                          {**_SIG, "rhythm_features": True, "lgbm_params": _SMALL}),
     "small_trees": ("smaller, regularised trees (7 leaves, 100 per leaf, l2 10, 0.6 features, lr 0.02)",
@@ -92,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", nargs="*", default=[c[0] for c in CASES])
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--final", help="name of the direction kept as ChurnModel's default")
     args = parser.parse_args(argv)
     if args.list:
         for name, (what, params) in DIRECTIONS.items():
@@ -99,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     path = Path(args.out)
     stored = json.loads(path.read_text()) if path.exists() else {"benchmark": "churn_directions", "directions": {}}
+    stored["n_boot"] = args.n_boot
+    if args.final:
+        stored["final"] = args.final
     for name in args.names:
         what, params = DIRECTIONS[name]
         result = run(name, params, args.datasets, args.n_boot)

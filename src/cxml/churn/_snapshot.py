@@ -162,7 +162,9 @@ class SnapshotModel(BaseEstimator):
             f"{self.held_out_fraction:.0%} of the customers of the latest snapshot "
             f"({parts[-1][Columns.CUTOFF].iloc[0].date()}, {len(valid)} rows)"
         )
-        first = self._train(params, pd.concat([*parts[:-1], fresh]), valid, names)
+        train = pd.concat([*parts[:-1], fresh])
+        self._before_training(train)
+        first = self._train(params, train, valid, names)
         best = int(first.best_iteration) if first.best_iteration > 0 else first.current_iteration()
         self._after_validation(first, best, valid, names)
         if self.refit:
@@ -233,6 +235,9 @@ class SnapshotModel(BaseEstimator):
 
     def _extra_features(self, prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame | None:
         """Hook: the subclass's own feature columns at ``cutoff`` (rows before it only), or None."""
+
+    def _before_training(self, train: pd.DataFrame) -> None:
+        """Hook: fit what the booster's prior needs, on the booster's training rows only."""
 
     def _after_validation(
         self, booster: lgb.Booster, best: int, valid: pd.DataFrame, names: list[str]
