@@ -27,6 +27,7 @@ from typing import Any
 from backtest import CASES, HORIZON, load  # benchmarks/ is on sys.path when a script runs
 
 import cxml
+from cxml.churn.churn_model import ChurnModel
 from cxml.evaluate import backtest
 
 OUT = Path(__file__).resolve().parent / "results" / "churn_directions.json"
@@ -69,11 +70,33 @@ DIRECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
                                     "lgbm_params": _SMALL}),
     "sig_lin_blend": ("Platt + linear prior + blend, no rhythm features",
                       {**_SIG, "linear_prior": True, "blend": True}),
+    "sig_rhythm_lin_blend_group": ("Platt + rhythm + linear prior + blend; held-out customers left out of the "
+                                   "older snapshots too", {**_SIG, "rhythm_features": True, "linear_prior": True,
+                                                           "blend": True, "variant": "group_held_out"}),
+    "sig_rhythm_lin_blend_group_snap6_30d": ("... + group held-out + 6 snapshots 30 days apart",
+                                             {**_SIG, "rhythm_features": True, "linear_prior": True,
+                                              "blend": True, "variant": "group_held_out", "n_snapshots": 6,
+                                              "snapshot_step": "30D"}),
     "sig_rhythm_small": ("Platt + rhythm + small regularised trees",
                          {**_SIG, "rhythm_features": True, "lgbm_params": _SMALL}),
     "small_trees": ("smaller, regularised trees (7 leaves, 100 per leaf, l2 10, 0.6 features, lr 0.02)",
                     {**_OFF, "lgbm_params": _SMALL}),
 }
+
+
+class GroupHeldOut(ChurnModel):
+    """ChurnModel whose held-out customers are left out of the older snapshots too (tried as a direction)."""
+
+    _group_held_out = True
+
+
+def _model(params: dict[str, Any]) -> dict[str, Any] | ChurnModel:
+    """The ``models["churn"]`` spec: parameters, or an unfitted variant class for a ``"variant"`` key."""
+    if "variant" not in params:
+        return params
+    rest = {"horizon": HORIZON, "random_state": 0, "n_snapshots": 2,
+            **{k: v for k, v in params.items() if k != "variant"}}
+    return {"group_held_out": GroupHeldOut}[params["variant"]](**rest)
 
 
 def run(name: str, params: dict[str, Any], datasets: list[str], n_boot: int) -> dict[str, Any]:
@@ -85,7 +108,8 @@ def run(name: str, params: dict[str, Any], datasets: list[str], n_boot: int) -> 
             warnings.simplefilter("ignore")
             events = load(key)
             t0 = time.perf_counter()
-            bt = backtest(events, cutoffs, horizon=HORIZON, models={"churn": params}, n_boot=n_boot, random_state=0)
+            bt = backtest(events, cutoffs, horizon=HORIZON, models={"churn": _model(params)}, n_boot=n_boot,
+                          random_state=0)
         rows = bt[bt["metric"].isin(METRICS)]
         out["datasets"][ds] = {
             "seconds": time.perf_counter() - t0,

@@ -32,8 +32,8 @@ def test_hand_computed_values(events: pd.DataFrame) -> None:
     assert a["rhythm_recency_over_median"] == pytest.approx(rec_a / 10.0)
     assert a["rhythm_recency_over_max"] == pytest.approx(rec_a / 20.0)
     assert a["rhythm_last_gap_ratio"] == pytest.approx(10.0 / 15.0)
-    pop_mean = 40.0 / 3  # the only gaps of the population are a's
-    a_post, b_post = PRIOR_GAPS + 3, PRIOR_GAPS * pop_mean + 40.0
+    tenure_a = 59.5  # Jan 1 (mid-day) to Mar 1
+    a_post, b_post = PRIOR_GAPS + 3, PRIOR_GAPS * tenure_a + 40.0
     assert a["rhythm_log_survival"] == pytest.approx(a_post * np.log(b_post / (b_post + rec_a)), rel=1e-6)
     assert a["rhythm_expected_gap_days"] == pytest.approx(b_post / a_post, rel=1e-6)
     assert a["rhythm_recent_share_90d"] == pytest.approx(1.0)
@@ -42,8 +42,8 @@ def test_hand_computed_values(events: pd.DataFrame) -> None:
     assert a["rhythm_weekday_share"] == pytest.approx(0.25)
     assert np.isnan(b["rhythm_gap_median_days"]) and np.isnan(b["rhythm_recency_over_median"])
     assert np.isnan(b["rhythm_last_gap_ratio"]) and np.isnan(b["rhythm_recency_over_max"])
-    # no own gap: the prior alone (population mean gap)
-    assert b["rhythm_expected_gap_days"] == pytest.approx(pop_mean, rel=1e-6)
+    # no own gap: the prior alone (one purchase per tenure: Feb 20 mid-day to Mar 1)
+    assert b["rhythm_expected_gap_days"] == pytest.approx(9.5, rel=1e-6)
     assert b["rhythm_weekday_share"] == 1.0
 
 
@@ -61,3 +61,12 @@ def test_point_in_time(events: pd.DataFrame) -> None:
     before = rhythm_frame(prepare(events[events["timestamp"] < AS_OF]), AS_OF)
     pd.testing.assert_frame_equal(full, cut)
     pd.testing.assert_frame_equal(full, before)
+
+
+def test_a_customer_does_not_depend_on_the_others(events: pd.DataFrame) -> None:
+    """Batch scoring in chunks must give every customer the same values as the whole table."""
+    other = cxml.load_events(pd.DataFrame({"customer_id": "d", "timestamp": ["2023-01-01", "2023-07-01", "2024-01-01"],
+                                           "amount": 1.0}))
+    both = pd.concat([events, other], ignore_index=True)
+    alone = rhythm_frame(prepare(events[events["customer_id"] == "a"]), AS_OF)
+    pd.testing.assert_frame_equal(alone, rhythm_frame(prepare(both), AS_OF).loc[["a"]])

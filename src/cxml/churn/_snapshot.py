@@ -44,6 +44,7 @@ class SnapshotModel(BaseEstimator):
     _target: ClassVar[str] = CHURNED
     _both_classes: ClassVar[bool] = True
     _prior_column: ClassVar[str] = ""
+    _group_held_out: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -156,13 +157,12 @@ class SnapshotModel(BaseEstimator):
             raise InsufficientDataError(
                 f"the {len(valid)} held-out customers of the latest snapshot (held_out_fraction="
                 f"{self.held_out_fraction}) {problem}; they are needed for early stopping and "
-                "calibration. Use more history or a larger held_out_fraction"
-            )
-        self.validation_ = (
-            f"{self.held_out_fraction:.0%} of the customers of the latest snapshot "
-            f"({parts[-1][Columns.CUTOFF].iloc[0].date()}, {len(valid)} rows)"
-        )
-        train = pd.concat([*parts[:-1], fresh])
+                "calibration. Use more history or a larger held_out_fraction")
+        self.validation_ = (f"{self.held_out_fraction:.0%} of the customers of the latest snapshot "
+                            f"({parts[-1][Columns.CUTOFF].iloc[0].date()}, {len(valid)} rows)")
+        # with _group_held_out the held-out customers are left out of the older snapshots too
+        older = [p[~p.index.isin(valid.index)] for p in parts[:-1]] if self._group_held_out else parts[:-1]
+        train = pd.concat([*older, fresh])
         self._before_training(train)
         first = self._train(params, train, valid, names)
         best = int(first.best_iteration) if first.best_iteration > 0 else first.current_iteration()

@@ -10,9 +10,12 @@ rhythm_gap_median_days     median gap (NaN with < 2 purchase days)
 rhythm_recency_over_median days since the last purchase day ÷ the median gap
 rhythm_recency_over_max    days since the last purchase day ÷ the longest gap
 rhythm_log_survival        log P(a gap at least as long as the current one) under the customer's
-                           own exponential gap rate with a Gamma prior shrunk to the population
-                           (posterior predictive, a Lomax law: ``a·log(b / (b + recency))``,
-                           ``a = k + n_gaps``, ``b = k·mean_gap_pop + Σ gaps``, ``k = 2``)
+                           own exponential gap rate with a Gamma prior (posterior predictive, a
+                           Lomax law: ``a·log(b / (b + recency))``, ``a = k + n_gaps``,
+                           ``b = k·tenure + Σ gaps``, ``k = 2``: the prior is k pseudo-gaps as long
+                           as the customer's whole history, i.e. "about one purchase per tenure").
+                           Nothing depends on other customers, so a batch scores the same in
+                           any chunking.
 rhythm_expected_gap_days   that posterior's mean gap ``b / a`` (shrunk mean gap; defined for all)
 rhythm_last_gap_ratio      the latest gap ÷ the mean of the earlier ones (NaN with < 3 days):
                            > 1 when the customer is slowing down
@@ -48,7 +51,7 @@ RHYTHM_COLUMNS = (
     "rhythm_same_season_days",
     "rhythm_weekday_share",
 )
-#: Strength of the population prior on a customer's gap rate, in pseudo-gaps.
+#: Strength of the prior on a customer's gap rate, in pseudo-gaps as long as their tenure.
 PRIOR_GAPS = 2.0
 
 
@@ -90,9 +93,11 @@ def rhythm_features(p: Prepared, as_of_ns: int) -> dict[str, np.ndarray]:
     gap_max = np.zeros(nc)
     np.maximum.at(gap_max, gap_cust, gaps)
     median = _median_by_group(gap_cust, gaps, nc)
-    pop_mean = float(gaps.mean()) if len(gaps) else 365.0
+    first_day = np.full(nc, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first_day, day_cust, day_num)
+    tenure = np.maximum(as_of_day - (first_day + 0.5), 1.0)
     a = PRIOR_GAPS + n_gaps
-    b = PRIOR_GAPS * pop_mean + gap_sum
+    b = PRIOR_GAPS * tenure + gap_sum
     # the latest gap of each customer is the last gap row of its run (rows are in customer order)
     last_gap = np.full(nc, np.nan)
     last_gap[gap_cust] = gaps  # later rows overwrite earlier ones
