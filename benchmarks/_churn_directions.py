@@ -33,12 +33,17 @@ from cxml.evaluate import backtest
 OUT = Path(__file__).resolve().parent / "results" / "churn_directions.json"
 METRICS = ("roc_auc", "brier", "log_loss")
 
-_OFF: dict[str, Any] = {"rhythm_features": False, "blend": False, "linear_prior": False}
+#: round 2's tree settings (ChurnModel's defaults before issue 19 made them smaller)
+_ROUND2_TREES: dict[str, Any] = {"num_leaves": 15, "min_data_in_leaf": 50, "lambda_l2": 1.0, "feature_fraction": 0.8,
+                                 "learning_rate": 0.03}
+_OFF: dict[str, Any] = {"rhythm_features": False, "blend": False, "linear_prior": False,
+                        "calibration": "isotonic", "lgbm_params": _ROUND2_TREES}
 _SIG: dict[str, Any] = {**_OFF, "calibration": "sigmoid"}
 _SMALL: dict[str, Any] = {"num_leaves": 7, "min_data_in_leaf": 100, "lambda_l2": 10.0, "feature_fraction": 0.6,
                           "learning_rate": 0.02}
 #: name -> (what it tries, ChurnModel parameters on top of the backtest defaults)
 DIRECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "default": ("ChurnModel's defaults now (= sig_rhythm_lin_blend_small)", {}),
     "before": ("round-2 defaults as backtested (2 snapshots, isotonic, BG/NBD prior)", _OFF),
     "cal_sigmoid": ("Platt calibration of the raw log-odds instead of centred isotonic",
                     {**_OFF, "calibration": "sigmoid"}),
@@ -47,7 +52,7 @@ DIRECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "rhythm": ("customer-rhythm features (features/rhythm.py), no blend", {**_OFF, "rhythm_features": True}),
     "blend": ("isotonic model blended with BG/NBD P(no purchase), weight cross-fitted on the held-out "
               "customers (least log-loss)", {**_OFF, "blend": True}),
-    "rhythm_blend": ("rhythm features + blend", {"rhythm_features": True, "blend": True}),
+    "rhythm_blend": ("rhythm features + blend", {**_OFF, "rhythm_features": True, "blend": True}),
     "snap4": ("4 training snapshots instead of 2", {**_OFF, "n_snapshots": 4}),
     "sig_rhythm": ("Platt + rhythm features", {**_SIG, "rhythm_features": True}),
     "sig_blend": ("Platt + blend with BG/NBD P(no purchase)", {**_SIG, "blend": True}),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -45,6 +45,7 @@ class SnapshotModel(BaseEstimator):
     _both_classes: ClassVar[bool] = True
     _prior_column: ClassVar[str] = ""
     _group_held_out: ClassVar[bool] = False
+    _lgbm_defaults: ClassVar[Mapping[str, Any]] = _lgbm.LGBM_DEFAULTS
 
     def __init__(
         self,
@@ -142,7 +143,7 @@ class SnapshotModel(BaseEstimator):
     def _fit_trusted(self, events: pd.DataFrame, ts: pd.Timestamp) -> Self:
         """:meth:`fit` on normalised events."""
         horizon, step, windows, seed = self._check_settings()
-        params = _lgbm.lgbm_params({**self._objective(), **_lgbm.LGBM_DEFAULTS}, self.lgbm_params,
+        params = _lgbm.lgbm_params({**self._objective(), **self._lgbm_defaults}, self.lgbm_params,
                                    random_state=seed, n_jobs=int(self.n_jobs))
         purchases = purchase_rows(events)
         cuts = _lgbm.plan_cutoffs(events, purchases, ts, horizon, int(self.n_snapshots), step)
@@ -252,9 +253,7 @@ class SnapshotModel(BaseEstimator):
     # ------------------------------------------------------------------ predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(events, as_of=...) first"
-            )
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(events, as_of=...) first")
 
     @fill_doc
     def features(self, events: Any, as_of: Any) -> pd.DataFrame:

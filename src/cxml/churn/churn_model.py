@@ -20,11 +20,12 @@ tells that the data reach ``T``):
    booster's training rows (:mod:`cxml.churn._linear_prior`): on small or BG/NBD-like data, such as
    CDNOW, few tree corrections survive early stopping and these four coefficients are the margin.
 3. ``held_out_fraction`` (30 %) of the customers of the latest snapshot are held out; LightGBM
-   trains on the older snapshots plus the other 70 % of the latest one, stops early on the held-out
-   customers (validation ROC-AUC, which a base-rate shift between snapshots does not disturb), and a
+   (small, regularised trees by default: :data:`cxml.churn._lgbm.SMALL_TREES`) trains on the older
+   snapshots plus the other 70 % of the latest one, stops early on the held-out customers
+   (validation ROC-AUC, which a base-rate shift between snapshots does not disturb), and a
    calibrator — Platt (``"sigmoid"``) by default, or centred isotonic — maps the raw log-odds to
-   probabilities on those same held-out customers. With ``blend=True`` the calibrated probability is
-   then mixed with BG/NBD's P(no purchase), ``w · model + (1 − w) · BG/NBD``, ``w`` on a grid of
+   probabilities on those same held-out customers. With ``blend=True`` the calibrated probability
+   is then mixed with BG/NBD's P(no purchase), ``w · model + (1 − w) · BG/NBD``, ``w`` on a grid of
    0.05 with the least held-out log-loss, cross-fitted (each half of the held-out customers is
    scored by a calibrator fitted on the other half). ``is_unbalance`` is refused: reweighting the
    classes would distort the probabilities.
@@ -125,6 +126,8 @@ class ChurnModel(ExplainedModel):
     _target = CHURNED
     _prior_column = "bg_p_no_purchase"
     _both_classes = True
+    #: smaller, more regularised trees than CLTVModel's: they won on every backtested shop (issue 19)
+    _lgbm_defaults = {**_lgbm.LGBM_DEFAULTS, **_lgbm.SMALL_TREES}
 
     def __init__(
         self,
