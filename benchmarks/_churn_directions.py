@@ -82,6 +82,8 @@ DIRECTIONS: dict[str, tuple[str, dict[str, Any]]] = {
                                              {**_SIG, "rhythm_features": True, "linear_prior": True,
                                               "blend": True, "variant": "group_held_out", "n_snapshots": 6,
                                               "snapshot_step": "30D"}),
+    "sig_lin_blend_1round": ("Platt + linear prior + blend with one boosting round: the linear prior alone",
+                             {**_SIG, "linear_prior": True, "blend": True, "max_rounds": 1}),
     "sig_rhythm_small": ("Platt + rhythm + small regularised trees",
                          {**_SIG, "rhythm_features": True, "lgbm_params": _SMALL}),
     "small_trees": ("smaller, regularised trees (7 leaves, 100 per leaf, l2 10, 0.6 features, lr 0.02)",

@@ -292,6 +292,10 @@ def render_churn(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
             perf.get("fit_seconds"), target,
             None if target is None else perf.get("fit_seconds", float("inf")) < target,
         ]])
+        if perf.get("round2_settings_fit_seconds") is not None:
+            out += [f"Same run, same data, round 2's settings (no rhythm features, linear prior or blend; isotonic; "
+                    f"larger trees): {fmt(perf.get('round2_settings_fit_seconds'), 1)} s; issue 19's defaults take "
+                    f"{fmt(perf.get('fit_over_round2_settings'), 2)}× that (a ratio the machine's load cancels).", ""]
     return out
 
 
