@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 import cxml
+from cxml.churn._lgbm import LGBM_DEFAULTS
 from cxml.churn.churn_model import ChurnModel
 from cxml.churn.cltv_model import CLTVModel
 from cxml.churn.evaluation import evaluate_churn, evaluate_cltv
@@ -160,6 +161,12 @@ def run_perf(n_customers: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         model = ChurnModel(horizon="90D", n_snapshots=3, random_state=0).fit(events, as_of="2023-10-01")
         fit_s = time.perf_counter() - t0
+        # the same fit with round 2's settings (no rhythm features, linear prior or blend; isotonic; the
+        # larger trees), in the same run: the ratio is what issue 19's defaults cost, whatever the load
+        t0 = time.perf_counter()
+        ChurnModel(horizon="90D", n_snapshots=3, random_state=0, rhythm_features=False, linear_prior=False,
+                   blend=False, calibration="isotonic", lgbm_params=dict(LGBM_DEFAULTS)).fit(events, as_of="2023-10-01")
+        reference_s = time.perf_counter() - t0
     return {
         "n_customers": n_customers,
         "n_events": len(events),
@@ -168,6 +175,8 @@ def run_perf(n_customers: int) -> dict[str, Any]:
         "best_iteration": model.best_iteration_,
         "generate_seconds": gen_s,
         "fit_seconds": fit_s,
+        "round2_settings_fit_seconds": reference_s,
+        "fit_over_round2_settings": fit_s / reference_s,
         "target_seconds": 60.0,
     }
 

@@ -292,6 +292,10 @@ def render_churn(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
             perf.get("fit_seconds"), target,
             None if target is None else perf.get("fit_seconds", float("inf")) < target,
         ]])
+        if perf.get("round2_settings_fit_seconds") is not None:
+            out += [f"Same run, same data, round 2's settings (no rhythm features, linear prior or blend; isotonic; "
+                    f"larger trees): {fmt(perf.get('round2_settings_fit_seconds'), 1)} s; issue 19's defaults take "
+                    f"{fmt(perf.get('fit_over_round2_settings'), 2)}× that (a ratio the machine's load cancels).", ""]
     return out
 
 
@@ -442,7 +446,8 @@ def render_backtest(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
             "cutoff on the events before it), 90-day horizon, against the strongest baseline of each cutoff and "
             "metric. Headline metrics below; every metric is in `results/backtest.json`.", ""]
     for case in d.get("datasets") or []:
-        rows = [r for r in case.get("rows", []) if (r.get("task"), r.get("metric")) in BACKTEST_HEADLINE]
+        headline = (*BACKTEST_HEADLINE, ("churn", "log_loss"))  # issue 19: calibration beside ROC-AUC
+        rows = [r for r in case.get("rows", []) if (r.get("task"), r.get("metric")) in headline]
         out += [f"**{case.get('dataset')}**: cutoffs {', '.join(case.get('cutoffs', []))}; "
                 f"{fmt(case.get('seconds'), 0)} s.", ""]
         out += table(["cutoff", "task", "metric", "model", "strongest baseline", "baseline", "difference",
@@ -453,12 +458,44 @@ def render_backtest(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
         crossing = list(case.get("crosses_zero", []))
         out += [f"Intervals that cross zero ({len(crossing)} of {len(case.get('rows', []))} rows, all metrics): "
                 + (", ".join(crossing) if crossing else "none") + ".", ""]
+        auc = [r for r in rows if (r.get("task"), r.get("metric")) == ("churn", "roc_auc")]
+        if auc:  # issue 19: pooled margin >= 0.01 and every cutoff's interval above zero
+            pooled = [r for r in auc if r.get("cutoff") == "pooled"]
+            cuts = [r for r in auc if r.get("cutoff") != "pooled"]
+            above = sum(1 for r in cuts if (r.get("ci_low") or 0) > 0)
+            margin = pooled[0].get("difference") if pooled else None
+            bars.append(["backtest", f"{case.get('dataset')}: churn roc_auc − strongest baseline, pooled margin; "
+                         "cutoffs with the interval above 0 (issue 19)", f"{fmt(margin)}; {above} of {len(cuts)}",
+                         "≥ 0.010; all", margin is not None and margin >= 0.01 and above == len(cuts)])
         for r in rows:
             if r.get("cutoff") == "pooled":
                 bars.append(["backtest", f"{case.get('dataset')}, pooled over {len(case.get('cutoffs', []))} cutoffs: "
                              f"{r.get('task')} {r.get('metric')} − {r.get('baseline_name')}",
                              f"{fmt(r.get('difference'))} [{fmt(r.get('ci_low'))}, {fmt(r.get('ci_high'))}]",
                              "interval on the better side of 0", _backtest_verdict(r) == "model better"])
+    return out
+
+
+def render_churn_directions(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    """Issue 19: every ChurnModel direction tried, with its backtest (pooled and per cutoff)."""
+    out = [f"Every direction tried for ChurnModel (issue 19), backtested like `backtest.py` (churn only, 90-day "
+           f"horizon, refit at every cutoff, {fmt(d.get('n_boot'))} resamples while exploring). ROC-AUC is "
+           "against the strongest baseline of each cutoff; Brier and log-loss against the best purchase-model "
+           "probability (lower is better, so negative = model better). \"cutoffs > 0\" counts the cutoffs whose "
+           f"ROC-AUC interval is above zero. Kept as the default: **{d.get('final')}**.", ""]
+    rows = []
+    for name, e in (d.get("directions") or {}).items():
+        for ds, v in (e.get("datasets") or {}).items():
+            got = {(r.get("cutoff"), r.get("metric")): r for r in v.get("rows", [])}
+            auc = got.get(("pooled", "roc_auc"), {})
+            cuts = [r for (c, m), r in got.items() if m == "roc_auc" and c != "pooled"]
+            above = sum(1 for r in cuts if (r.get("ci_low") or 0) > 0)
+            brier, loss = got.get(("pooled", "brier"), {}), got.get(("pooled", "log_loss"), {})
+            rows.append([name, ds, auc.get("model"), auc.get("difference"),
+                         f"[{fmt(auc.get('ci_low'))}, {fmt(auc.get('ci_high'))}]", f"{above} of {len(cuts)}",
+                         brier.get("difference"), loss.get("difference"), e.get("what")])
+    out += table(["direction", "dataset", "ROC-AUC", "− baseline", "95 % interval", "cutoffs > 0", "Brier diff",
+                  "log-loss diff", "what"], rows, digits=4)
     return out
 
 
@@ -588,6 +625,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any], list[list[Any]]], list
     "features": ("Customer features: speed against a pandas groupby/apply reference", render_features),
     "scoring": ("Scoring: batch throughput and Scorer.recommend latency", render_scoring),
     "backtest": ("Backtests: model − strongest baseline with 95 % intervals over several cutoffs", render_backtest),
+    "churn_directions": ("Churn: every direction tried for issue 19, with its backtest", render_churn_directions),
     "scale": ("Scale: streaming a parquet dataset bigger than memory through Scorer.score", render_scale),
     "spark": ("Spark: the same scores on local[2] (throughput against one machine)", render_spark),
     "generate": ("Synthetic data: the generator and the parquet dataset writer at scale", render_generate),

@@ -134,7 +134,7 @@ def test_snapshot_models_list_every_parameter() -> None:
     shared = {"horizon", "n_snapshots", "snapshot_step", "windows", "lgbm_params", "use_bgnbd_features",
               "bgnbd_prior", "held_out_fraction", "refit", "max_rounds", "early_stopping_rounds",
               "random_state", "n_jobs"}
-    assert set(churn) == shared | {"calibration"}
+    assert set(churn) == shared | {"calibration", "rhythm_features", "linear_prior", "blend"}  # issue 19
     assert set(cltv) == shared | {"objective", "tweedie_variance_power"}
     assert churn["horizon"] == "90D" and cltv["horizon"] == "180D"  # defaults unchanged
     assert churn["random_state"] == 0 and churn["n_jobs"] == 1

@@ -20,6 +20,7 @@ from cxml.features._base import FEEDBACK_KINDS
 from cxml.features.core import parse_windows
 from cxml.features.customer import purchase_columns
 from cxml.features.engagement import engagement_columns, feedback_columns
+from cxml.features.rhythm import RHYTHM_COLUMNS
 from cxml.schema import EventTypes
 
 AS_OF = pd.Timestamp("2024-06-01")
@@ -33,12 +34,13 @@ def _all_columns() -> list[str]:
     types = sorted(t for t in ev["event_type"].unique() if t not in kinds)
     assert len(types) >= 2  # the sample has engagement (view, login, ...)
     return (purchase_columns(WINDOWS) + engagement_columns(types, WINDOWS) + feedback_columns(list(FEEDBACK_KINDS))
-            + list(BTYD_COLUMNS))
+            + list(RHYTHM_COLUMNS) + list(BTYD_COLUMNS))
 
 
 COLUMNS = _all_columns()
 _MONEY = re.compile(r"^(spend_total|spend_\d+d|order_value_(mean|max)|gg_expected_order_value|bg_gg_expected_value)$")
-_SHARE = re.compile(r"^(return_rate|refund_share|top_item_share|bg_p_alive)$")
+_SHARE = re.compile(r"^(return_rate|refund_share|top_item_share|bg_p_alive|rhythm_recent_share_90d|"
+                    r"rhythm_weekday_share)$")
 _DAYS = re.compile(r"^(?!n_purchase_days).*(_days|days_since|days_since_\w+)$")
 _COUNT = re.compile(r"^(n_orders(_\d+d)?|n_purchase_days|n_distinct_items|eng_.+_n_\d+d|fb_.+_n)$")
 
@@ -49,6 +51,8 @@ def _value(col: str) -> float:
         return 1234.5
     if _SHARE.match(col) or col == "bg_p_no_purchase":
         return 0.82
+    if col == "rhythm_log_survival":
+        return math.log(0.37)  # shown as the probability
     if _DAYS.search(col):
         return 123.4
     if _COUNT.match(col):
@@ -68,6 +72,8 @@ def _expected(col: str) -> str:
         return "82 %"
     if col == "bg_p_no_purchase":
         return "18 %"  # its chance of buying again
+    if col == "rhythm_log_survival":
+        return "37 %"
     if _DAYS.search(col):
         return "123 days"
     if col.startswith("spend_trend"):

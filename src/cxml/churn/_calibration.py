@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-__all__ = ["Calibrator", "apply_calibrator", "fit_calibrator"]
+from cxml.exceptions import BundleError
+
+__all__ = ["BLEND_GRID", "Calibrator", "apply_calibrator", "blend_weight", "fit_calibrator", "load_blend_weight"]
 
 Calibrator = tuple[str, np.ndarray, np.ndarray]
+#: Candidate weights of the calibrated model in the blend with BG/NBD's probability.
+BLEND_GRID = np.linspace(0.0, 1.0, 21)
 
 
 def fit_calibrator(method: str | None, raw: np.ndarray, y: np.ndarray) -> Calibrator:
@@ -65,3 +71,40 @@ def _centred_isotonic(raw: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarr
             gap = 1.0 - y[-1]
             p[above] = 1.0 - 0.5 * gap * (1.0 + np.exp(-2.0 * hi_slope / gap * (raw[above] - x[-1])))
     return np.clip(p, 0.0, 1.0)
+
+
+def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+
+def blend_weight(method: str | None, raw: np.ndarray, y: np.ndarray, prior: np.ndarray, seed: int) -> float:
+    """Weight of the calibrated model in ``w · model + (1 − w) · prior`` with the least log-loss.
+
+    Cross-fitted on the held-out customers: each half is scored by a calibrator fitted on the other
+    half, so the weight does not reward the calibrator for fitting its own data. Rows without a
+    finite prior are left out; with fewer than 20 usable rows the model keeps its full weight.
+    """
+    ok = np.isfinite(prior) & np.isfinite(raw)
+    if ok.sum() < 20:
+        return 1.0
+    raw, y, prior = raw[ok], y[ok], prior[ok]
+    half = np.random.default_rng(seed).permutation(len(y)) % 2 == 0
+    p = np.empty(len(y))
+    for part in (half, ~half):
+        if len(np.unique(y[~part])) < 2:
+            return 1.0
+        p[part] = apply_calibrator(fit_calibrator(method, raw[~part], y[~part]), raw[part])
+    losses = [_log_loss(y, w * p + (1 - w) * prior) for w in BLEND_GRID]
+    return float(BLEND_GRID[int(np.argmin(losses))])
+
+
+def load_blend_weight(path: Path) -> float:
+    """The blend weight stored beside a calibrator (1.0 for a model saved before blending)."""
+    with np.load(path, allow_pickle=False) as z:
+        if "blend" not in z.files:
+            return 1.0
+        w = z["blend"]
+    if w.shape != (1,) or w.dtype.kind != "f" or not 0.0 <= float(w[0]) <= 1.0:
+        raise BundleError(f"{str(path)!r} holds a blend weight {w!r}; expected one float in [0, 1]")
+    return float(w[0])

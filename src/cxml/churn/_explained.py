@@ -48,9 +48,11 @@ class ExplainedModel(SnapshotModel):
         ``CLTVModel``. Per customer, the feature contributions plus the ``"__bias__"`` row (the
         booster's expected raw score; its ``value`` is NaN) and, with ``bgnbd_prior=True``, the
         ``"__bgnbd_prior__"`` row (the raw-scale BG/NBD forecast that boosting started from —
-        logit of P(no purchase) for churn, log of the BG/NBD × Gamma-Gamma value for CLTV;
-        ``value`` is that forecast) sum to the raw score (which the churn calibrator turns into
-        ``churn_probability``; ``exp`` of it is ``expected_value``). Rows are sorted by
+        logit of P(no purchase) for churn — refined by the linear prior with
+        ``linear_prior=True`` — and the log of the BG/NBD × Gamma-Gamma value for CLTV; ``value``
+        is the BG/NBD forecast) sum to the raw score (which the churn calibrator turns into
+        ``churn_probability``, before an optional blend with BG/NBD; ``exp`` of it is
+        ``expected_value``). Rows are sorted by
         ``|contribution|`` within each customer, those two rows last; ``top_n`` keeps the largest
         ``top_n`` feature rows per customer (plus those two rows).
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -30,7 +30,7 @@ from cxml.churn.summary import purchase_rows, summary_at
 from cxml.data import as_events
 from cxml.exceptions import InsufficientDataError, NotFittedError
 from cxml.features import CHURNED, DEFAULT_WINDOWS
-from cxml.features._base import prepare
+from cxml.features._base import Prepared, prepare
 from cxml.features.core import features_from_prepared, parse_windows, types_from_columns
 from cxml.schema import Columns, parse_as_of, parse_horizon
 
@@ -44,6 +44,8 @@ class SnapshotModel(BaseEstimator):
     _target: ClassVar[str] = CHURNED
     _both_classes: ClassVar[bool] = True
     _prior_column: ClassVar[str] = ""
+    _group_held_out: ClassVar[bool] = False
+    _lgbm_defaults: ClassVar[Mapping[str, Any]] = _lgbm.LGBM_DEFAULTS
 
     def __init__(
         self,
@@ -141,13 +143,14 @@ class SnapshotModel(BaseEstimator):
     def _fit_trusted(self, events: pd.DataFrame, ts: pd.Timestamp) -> Self:
         """:meth:`fit` on normalised events."""
         horizon, step, windows, seed = self._check_settings()
-        params = _lgbm.lgbm_params({**self._objective(), **_lgbm.LGBM_DEFAULTS}, self.lgbm_params,
+        params = _lgbm.lgbm_params({**self._objective(), **self._lgbm_defaults}, self.lgbm_params,
                                    random_state=seed, n_jobs=int(self.n_jobs))
         purchases = purchase_rows(events)
         cuts = _lgbm.plan_cutoffs(events, purchases, ts, horizon, int(self.n_snapshots), step)
         parts, names = _lgbm.snapshot_frames(
             events, purchases, cuts, horizon, windows=windows, use_btyd=bool(self.use_bgnbd_features),
             require_both_classes=self._both_classes, require_spend=self._target != CHURNED,
+            extra=self._extra_features,
         )
         fresh, valid = _lgbm.split_by_customer(parts[-1], float(self.held_out_fraction), seed)
         problem = _lgbm.snapshot_problem(valid, self._both_classes, self._target != CHURNED)
@@ -155,13 +158,14 @@ class SnapshotModel(BaseEstimator):
             raise InsufficientDataError(
                 f"the {len(valid)} held-out customers of the latest snapshot (held_out_fraction="
                 f"{self.held_out_fraction}) {problem}; they are needed for early stopping and "
-                "calibration. Use more history or a larger held_out_fraction"
-            )
-        self.validation_ = (
-            f"{self.held_out_fraction:.0%} of the customers of the latest snapshot "
-            f"({parts[-1][Columns.CUTOFF].iloc[0].date()}, {len(valid)} rows)"
-        )
-        first = self._train(params, pd.concat([*parts[:-1], fresh]), valid, names)
+                "calibration. Use more history or a larger held_out_fraction")
+        self.validation_ = (f"{self.held_out_fraction:.0%} of the customers of the latest snapshot "
+                            f"({parts[-1][Columns.CUTOFF].iloc[0].date()}, {len(valid)} rows)")
+        # with _group_held_out the held-out customers are left out of the older snapshots too
+        older = [p[~p.index.isin(valid.index)] for p in parts[:-1]] if self._group_held_out else parts[:-1]
+        train = pd.concat([*older, fresh])
+        self._before_training(train)
+        first = self._train(params, train, valid, names)
         best = int(first.best_iteration) if first.best_iteration > 0 else first.current_iteration()
         self._after_validation(first, best, valid, names)
         if self.refit:
@@ -183,14 +187,8 @@ class SnapshotModel(BaseEstimator):
         )
         return self
 
-    def _train(
-        self,
-        params: dict[str, Any],
-        train: pd.DataFrame,
-        valid: pd.DataFrame | None,
-        names: list[str],
-        rounds: int | None = None,
-    ) -> lgb.Booster:
+    def _train(self, params: dict[str, Any], train: pd.DataFrame, valid: pd.DataFrame | None, names: list[str],
+               rounds: int | None = None) -> lgb.Booster:
         data = lgb.Dataset(
             _lgbm.align_features(train, names), label=self._label(train), init_score=self._prior(train)
         )
@@ -236,6 +234,12 @@ class SnapshotModel(BaseEstimator):
         """Raw scores of the final booster (with its prior) for aligned feature rows."""
         return self._raw_scores(self.booster_, X)
 
+    def _extra_features(self, prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame | None:
+        """Hook: the subclass's own feature columns at ``cutoff`` (rows before it only), or None."""
+
+    def _before_training(self, train: pd.DataFrame) -> None:
+        """Hook: fit what the booster's prior needs, on the booster's training rows only."""
+
     def _after_validation(
         self, booster: lgb.Booster, best: int, valid: pd.DataFrame, names: list[str]
     ) -> None:
@@ -249,9 +253,7 @@ class SnapshotModel(BaseEstimator):
     # ------------------------------------------------------------------ predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "booster_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet; call fit(events, as_of=...) first"
-            )
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(events, as_of=...) first")
 
     @fill_doc
     def features(self, events: Any, as_of: Any) -> pd.DataFrame:
@@ -282,10 +284,13 @@ class SnapshotModel(BaseEstimator):
         """The model's input features at ``ts`` from normalised events (see ``features``)."""
         self._check_fitted()
         windows = parse_windows(self.windows)
-        base = [c for c in self.feature_names_ if c not in BTYD_COLUMNS]
-        event_types, feedback_types = types_from_columns(base, None, None, windows)
-        X = features_from_prepared(prepare(events, ts), ts, windows, event_types=event_types,
-                                   feedback_types=feedback_types, columns=base)
+        prepared = prepare(events, ts)
+        added = self._extra_features(prepared, ts)
+        skip = set(BTYD_COLUMNS) | set(() if added is None else added.columns)
+        base = [c for c in self.feature_names_ if c not in skip]
+        kinds = types_from_columns(base, None, None, windows)
+        X = features_from_prepared(prepared, ts, windows, event_types=kinds[0], feedback_types=kinds[1], columns=base)
+        X = X if added is None else X.join(added.reindex(X.index))
         if self.btyd_params_ is not None:
             X = _lgbm.hybrid_features(X, purchase_rows(events), ts, parse_horizon(self.horizon), self.btyd_params_)
         return _lgbm.align_features(X, self.feature_names_)

@@ -4,9 +4,10 @@
 with the value formatted for people (days as whole numbers, money with two decimals, shares as
 percentages) and, when the model carries a population reference, where the customer stands
 ("top 5 % of customers", "typical customer: 41 days"). Families: recency, tenure, frequency and
-orders, monetary, inter-purchase time, windows and trends, returns, diversity, engagement types,
-feedback kinds, BG/NBD and Gamma-Gamma outputs and the BG/NBD prior that boosting starts from. A
-name no family knows raises :class:`cxml.ParameterError` instead of printing something half-read.
+orders, monetary, inter-purchase time, the customer's own rhythm, windows and trends, returns,
+diversity, engagement types, feedback kinds, BG/NBD and Gamma-Gamma outputs and the BG/NBD prior
+that boosting starts from. A name no family knows raises :class:`cxml.ParameterError` instead of
+printing something half-read.
 
 Examples
 --------
@@ -143,6 +144,27 @@ def _ipt(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
     if f == "ipt_std_days":
         return f"the gaps between purchases vary by about {_days(v)}{_vs(ctx, f, v, _days)}"
     return f"quiet for {v:.1f}× their usual gap between purchases{_vs(ctx, f, v, lambda x: f'{x:.1f}×')}"
+
+
+def _rhythm(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
+    """The rhythm columns of :mod:`cxml.features.rhythm`."""
+    if _missing(v):
+        return "too few purchase days for a rhythm of their own yet"
+    ratio = lambda x: f"{x:.1f}×"  # noqa: E731
+    texts: dict[str, tuple[str, Callable[[float], str]]] = {
+        "gap_median_days": (f"their typical gap between purchase days is {_days(v)}", _days),
+        "recency_over_median": (f"quiet for {v:.1f}× their typical (median) gap", ratio),
+        "recency_over_max": (f"quiet for {v:.1f}× their longest gap so far", ratio),
+        "log_survival": ("a silence this long is " + _pct(math.exp(v)) + " likely in their own rhythm",
+                         lambda x: _pct(math.exp(x))),
+        "expected_gap_days": (f"expected gap between purchase days about {_days(v)}", _days),
+        "last_gap_ratio": (f"their latest gap was {v:.1f}× the earlier ones", ratio),
+        "recent_share_90d": (f"{_pct(v)} of their purchase days fell in the last 90 days", _pct),
+        "same_season_days": (f"bought on {_n(v, 'day')} in the coming season last year", _count),
+        "weekday_share": (f"{_pct(v)} of their purchase days on one weekday", _pct),
+    }
+    text, fmt = texts[m["what"]]
+    return f"{text}{_vs(ctx, f, v, fmt)}"
 
 
 def _window_level(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
@@ -287,6 +309,8 @@ FAMILIES: Final[tuple[tuple[str, re.Pattern[str], Template], ...]] = tuple(
         ("frequency", r"n_orders|n_purchase_days", _orders),
         ("monetary", r"spend_total|order_value_mean|order_value_max", _monetary),
         ("inter-purchase time", r"ipt_mean_days|ipt_std_days|gap_ratio", _ipt),
+        ("rhythm", r"rhythm_(?P<what>gap_median_days|recency_over_median|recency_over_max|log_survival|"
+                   r"expected_gap_days|last_gap_ratio|recent_share_90d|same_season_days|weekday_share)", _rhythm),
         ("windows", rf"(?P<what>n_orders|spend)_{_W}", _window_level),
         ("trends", rf"(?P<what>orders|spend)_trend_{_W}", _trend),
         ("returns", r"return_rate|refund_share", _returns),

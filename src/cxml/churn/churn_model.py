@@ -9,15 +9,25 @@ tells that the data reach ``T``):
    fitted on the purchases *before that cutoff* (P(alive), expected purchases and P(no purchase) in
    the horizon, expected order value, BG/NBD × Gamma-Gamma value) — a hybrid that is strictly
    point-in-time at every cutoff.
+   With ``rhythm_features=True`` (default) the columns of :mod:`cxml.features.rhythm` are added:
+   the current gap relative to the customer's own gaps (÷ median, ÷ longest, its log-probability
+   under the customer's shrunk exponential gap law), the latest gap's trend, recent and same-season
+   activity, weekday regularity.
 2. With ``bgnbd_prior=True`` (default) boosting starts from BG/NBD's answer: each row's initial
    score is the logit of its P(no purchase in the horizon), so the trees learn corrections to the
-   probabilistic model (on small or BG/NBD-like data, such as CDNOW, few corrections survive early
-   stopping and the model stays close to BG/NBD; on richer data the corrections add up).
+   probabilistic model. With ``linear_prior=True`` (default) that start is refined by a logistic
+   regression on the BG/NBD logit, log recency, log purchase days and log tenure, fitted on the
+   booster's training rows (:mod:`cxml.churn._linear_prior`): on small or BG/NBD-like data, such as
+   CDNOW, few tree corrections survive early stopping and these four coefficients are the margin.
 3. ``held_out_fraction`` (30 %) of the customers of the latest snapshot are held out; LightGBM
-   trains on the older snapshots plus the other 70 % of the latest one, stops early on the held-out
-   customers (validation ROC-AUC, which a base-rate shift between snapshots does not disturb), and a
-   calibrator — centred isotonic by default, or Platt (``"sigmoid"``) — maps the raw log-odds to
-   probabilities on those same held-out customers. ``is_unbalance`` is refused: reweighting the
+   (small, regularised trees by default: :data:`cxml.churn._lgbm.SMALL_TREES`) trains on the older
+   snapshots plus the other 70 % of the latest one, stops early on the held-out customers
+   (validation ROC-AUC, which a base-rate shift between snapshots does not disturb), and a
+   calibrator — Platt (``"sigmoid"``) by default, or centred isotonic — maps the raw log-odds to
+   probabilities on those same held-out customers. With ``blend=True`` the calibrated probability
+   is then mixed with BG/NBD's P(no purchase), ``w · model + (1 − w) · BG/NBD``, ``w`` on a grid of
+   0.05 with the least held-out log-loss, cross-fitted (each half of the held-out customers is
+   scored by a calibrator fitted on the other half). ``is_unbalance`` is refused: reweighting the
    classes would distort the probabilities.
 4. ``refit=True`` retrains on every snapshot for the early-stopped number of rounds (the calibrator
    of step 3 is kept, so it is then only approximately right); off by default.
@@ -42,15 +52,18 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from cxml._checks import check_choice
+from cxml._checks import check_bool, check_choice
 from cxml.churn import _lgbm, _persist
 from cxml.churn import metrics as M
-from cxml.churn._calibration import apply_calibrator, fit_calibrator
+from cxml.churn._calibration import apply_calibrator, blend_weight, fit_calibrator, load_blend_weight
 from cxml.churn._docs import fill_doc
 from cxml.churn._explained import ExplainedModel
 from cxml.churn._lgbm import finite_baselines
+from cxml.churn._linear_prior import fit_linear_prior, linear_prior, valid_packed
 from cxml.exceptions import BundleError
 from cxml.features import CHURNED
+from cxml.features._base import Prepared
+from cxml.features.rhythm import rhythm_frame
 from cxml.schema import Columns
 
 __all__ = ["ChurnModel"]
@@ -67,7 +80,15 @@ class ChurnModel(ExplainedModel):
     horizon
         Churn window, e.g. ``"90D"``.
     calibration
-        ``"isotonic"``, ``"sigmoid"`` (Platt) or ``None`` (the booster's own sigmoid).
+        ``"sigmoid"`` (Platt), ``"isotonic"`` (centred isotonic) or ``None`` (the booster's own sigmoid).
+    rhythm_features
+        Add the customer-rhythm columns of :mod:`cxml.features.rhythm`.
+    linear_prior
+        Boost from a logistic regression on the BG/NBD logit and log recency, purchase days and
+        tenure instead of the BG/NBD logit alone (needs ``use_bgnbd_features`` and ``bgnbd_prior``).
+    blend
+        Mix the calibrated probability with BG/NBD's P(no purchase) by the held-out weight
+        ``blend_weight_`` (1.0 = model only).
     {{snapshot_settings}}
 
     With ``bgnbd_prior`` boosting starts from the logit of BG/NBD's P(no purchase); with ``refit``
@@ -80,6 +101,10 @@ class ChurnModel(ExplainedModel):
     metrics_ : dict
         Held-out snapshot metrics of the model and of the baselines (recency, BG/NBD scores).
         The calibrator is fitted on that same snapshot, so its Brier score there is optimistic.
+    linear_prior_ : numpy.ndarray or None
+        The fitted linear prior (``None``: BG/NBD's logit, or no prior).
+    blend_weight_ : float
+        The model's weight in the blend with BG/NBD's probability (1.0 without ``blend``).
     reference_ : dict or None
         The population the reasons compare with (the customers of the latest training snapshot:
         percentiles of every feature, the median raw score and prior); ``None`` for a model saved
@@ -101,17 +126,47 @@ class ChurnModel(ExplainedModel):
     _target = CHURNED
     _prior_column = "bg_p_no_purchase"
     _both_classes = True
+    #: smaller, more regularised trees than CLTVModel's: they won on every backtested shop (issue 19)
+    _lgbm_defaults = {**_lgbm.LGBM_DEFAULTS, **_lgbm.SMALL_TREES}
 
-    def __init__(self, *, horizon: Any = "90D", calibration: str | None = "isotonic", **shared: Any) -> None:
+    def __init__(
+        self,
+        *,
+        horizon: Any = "90D",
+        calibration: str | None = "sigmoid",
+        rhythm_features: bool = True,
+        linear_prior: bool = True,
+        blend: bool = True,
+        **shared: Any,
+    ) -> None:
         super().__init__(horizon=horizon, **shared)
         self.calibration = calibration
+        self.rhythm_features = rhythm_features
+        self.linear_prior = linear_prior
+        self.blend = blend
 
     def _objective(self) -> dict[str, Any]:
         return {"objective": "binary", "metric": "auc"}
 
     def _check_settings(self) -> tuple[Any, Any, Any, int]:
         check_choice("calibration", self.calibration, _CALIBRATIONS)
+        check_bool("rhythm_features", self.rhythm_features)
+        check_bool("linear_prior", self.linear_prior)
+        check_bool("blend", self.blend)
         return super()._check_settings()
+
+    def _extra_features(self, prepared: Prepared, cutoff: pd.Timestamp) -> pd.DataFrame | None:
+        return rhythm_frame(prepared, cutoff) if self.rhythm_features else None
+
+    def _before_training(self, train: pd.DataFrame) -> None:
+        use = self.linear_prior and self.use_bgnbd_features and self.bgnbd_prior
+        self.linear_prior_ = fit_linear_prior(train, self._label(train)) if use else None
+
+    def _prior(self, frame: pd.DataFrame) -> np.ndarray | None:
+        packed = getattr(self, "linear_prior_", None)
+        if packed is None or not (self.use_bgnbd_features and self.bgnbd_prior):
+            return super()._prior(frame)
+        return linear_prior(packed, frame)
 
     def _link(self, value: np.ndarray) -> np.ndarray:
         # logit, clipped so that a BG/NBD probability of exactly 0 or 1 stays finite
@@ -121,15 +176,22 @@ class ChurnModel(ExplainedModel):
     def _after_validation(
         self, booster: lgb.Booster, best: int, valid: pd.DataFrame, names: list[str]
     ) -> None:
-        raw = self._raw_scores(booster, _lgbm.align_features(valid, names), best)
-        self.calibrator_ = fit_calibrator(self.calibration, np.asarray(raw), self._label(valid))
+        raw = np.asarray(self._raw_scores(booster, _lgbm.align_features(valid, names), best))
+        y = self._label(valid)
+        self.calibrator_ = fit_calibrator(self.calibration, raw, y)
+        prior = _prior_probability(valid)
+        self.blend_weight_ = (
+            blend_weight(self.calibration, raw, y, prior, int(self.random_state or 0))
+            if self.blend and prior is not None else 1.0
+        )
 
     def _validation_metrics(
         self, booster: lgb.Booster, best: int, valid: pd.DataFrame, names: list[str]
     ) -> dict[str, Any]:
         raw = self._raw_scores(booster, _lgbm.align_features(valid, names), best)
         y = self._label(valid)
-        out: dict[str, Any] = {"model": M.churn_metrics(y, apply_calibrator(self.calibrator_, raw))}
+        p = _blended(apply_calibrator(self.calibrator_, raw), _prior_probability(valid), self.blend_weight_)
+        out: dict[str, Any] = {"model": M.churn_metrics(y, p), "blend_weight": self.blend_weight_}
         scores = {"recency": valid["recency_days"].to_numpy(dtype=np.float64)}
         if "bg_p_alive" in valid.columns:
             scores["bgnbd_neg_expected_purchases"] = -valid["bg_expected_purchases"].to_numpy(dtype=np.float64)
@@ -144,11 +206,14 @@ class ChurnModel(ExplainedModel):
         return out
 
     def _output(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(apply_calibrator(self.calibrator_, self._raw(X)))
+        p = apply_calibrator(self.calibrator_, self._raw(X))
+        return _blended(p, _prior_probability(X), getattr(self, "blend_weight_", 1.0))
 
     def _save_extra(self, root: Path) -> None:
         kind, x, y = self.calibrator_
-        np.savez(root / "calibrator.npz", kind=np.array(kind), x=x, y=y)
+        prior = np.zeros(0) if self.linear_prior_ is None else self.linear_prior_
+        np.savez(root / "calibrator.npz", kind=np.array(kind), x=x, y=y,
+                 blend=np.array([self.blend_weight_], dtype=np.float64), linear_prior=prior)
 
     def _load_extra(self, root: Path) -> None:
         path = root / "calibrator.npz"
@@ -159,4 +224,32 @@ class ChurnModel(ExplainedModel):
         if not ok:
             raise BundleError(f"{str(path)!r} does not hold a calibrator (kind, x, y float arrays of one length)")
         self.calibrator_ = (str(kind), x.astype(np.float64), y.astype(np.float64))
+        self.blend_weight_ = load_blend_weight(path)
+        self.linear_prior_ = _load_linear_prior(path)
 
+
+
+def _prior_probability(frame: pd.DataFrame) -> np.ndarray | None:
+    """BG/NBD's P(no purchase in the horizon) of each row, or None without the BG/NBD features."""
+    if "bg_p_no_purchase" not in frame.columns:
+        return None
+    return frame["bg_p_no_purchase"].to_numpy(dtype=np.float64)
+
+
+def _blended(p: np.ndarray, prior: np.ndarray | None, weight: float) -> np.ndarray:
+    """``weight · p + (1 − weight) · prior``; ``p`` itself where the prior is missing."""
+    p = np.asarray(p, dtype=np.float64)
+    if prior is None or weight >= 1.0:
+        return p
+    return np.where(np.isfinite(prior), weight * p + (1.0 - weight) * np.nan_to_num(prior), p)
+
+
+def _load_linear_prior(path: Path) -> np.ndarray | None:
+    """The packed linear prior stored beside the calibrator (None: BG/NBD's own prior or none)."""
+    with np.load(path, allow_pickle=False) as z:
+        if "linear_prior" not in z.files:
+            return None
+        packed = z["linear_prior"]
+    if not valid_packed(packed):
+        raise BundleError(f"{str(path)!r} holds a malformed linear prior (shape {packed.shape}, {packed.dtype})")
+    return packed.astype(np.float64) if len(packed) else None
