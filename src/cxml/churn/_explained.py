@@ -49,7 +49,8 @@ class ExplainedModel(SnapshotModel):
         booster's expected raw score; its ``value`` is NaN) and, with ``bgnbd_prior=True``, the
         ``"__bgnbd_prior__"`` row (the raw-scale BG/NBD forecast that boosting started from —
         logit of P(no purchase) for churn — refined by the linear prior with
-        ``linear_prior=True`` — and the log of the BG/NBD × Gamma-Gamma value for CLTV; ``value``
+        ``linear_prior=True`` — and for CLTV the log of the BG/NBD × Gamma-Gamma value plus its
+        held-out level shift; ``value``
         is the BG/NBD forecast) sum to the raw score (which the churn calibrator turns into
         ``churn_probability``, before an optional blend with BG/NBD; ``exp`` of it is
         ``expected_value``). Rows are sorted by
