@@ -89,7 +89,9 @@ def _streamed(cfg: TrainConfig, budget: int) -> TrainInputs:
     streamed = stream_events(cfg, budget, offsets)
     start = time.perf_counter()
     btyd = {cut: fit_population(stats, f"at {cut.date()}") for cut, stats in streamed.statistics.items()}
-    params = {**streamed.params, **log_params(btyd[streamed.as_of], streamed.statistics[streamed.as_of])}
+    params = dict(streamed.params)
+    if btyd:
+        params.update(log_params(btyd[streamed.as_of], streamed.statistics[streamed.as_of]))
     if cfg.recommender is not None:
         params["scale.recommender"] = cfg.recommender.model
     purchases = streamed.purchases if streamed.purchases is not None else streamed.sample.iloc[:0]

@@ -69,8 +69,9 @@ class _Look:
 def stream_events(cfg: TrainConfig, budget: int, offsets: list[pd.Timedelta]) -> Streamed:
     """Bucket the dataset of ``cfg`` and gather the model inputs (module docstring).
 
-    ``offsets`` are the horizons of the evaluation cutoffs (``as_of - offset``) whose BTYD sufficient
-    statistics are wanted besides ``as_of``'s.
+    ``offsets`` are the horizons of the churn/CLTV evaluation cutoffs (``as_of - offset``) whose BTYD
+    sufficient statistics are wanted besides ``as_of``'s; without any (no churn/CLTV model) no
+    statistics are gathered.
     """
     start = time.perf_counter()
     data = EventsDataset(cfg.events_path)
@@ -87,7 +88,7 @@ def stream_events(cfg: TrainConfig, budget: int, offsets: list[pd.Timedelta]) ->
         as_of = configured or look.last.normalize() + pd.Timedelta(days=1)
         history_rows = int(spill.rows.sum())
         fraction = sample_fraction(history_rows, look.customers, budget)
-        cutoffs = sorted({as_of, *(as_of - o for o in offsets)})
+        cutoffs = sorted({as_of, *(as_of - o for o in offsets)}) if offsets else []  # none without churn/CLTV
         streamed = _gather(spill, as_of, cutoffs, fraction, weight=_weight(cfg))
     finally:
         shutil.rmtree(root, ignore_errors=True)
