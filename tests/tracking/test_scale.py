@@ -26,6 +26,7 @@ from cxml.churn import BGNBDModel, GammaGammaModel, rfm_summary
 from cxml.cli import main
 from cxml.data._scale import write_dataset
 from cxml.tracking import load_config, train
+from cxml.tracking._inputs import _streamed_config
 from cxml.tracking._scale import (
     MIN_SAMPLE_CUSTOMERS,
     SAMPLE_BYTES_PER_EVENT,
@@ -243,3 +244,15 @@ def test_only_a_parquet_source_over_the_budget_streams(dataset: Path, tmp_path: 
     assert streaming_budget(dataclasses.replace(cfg, events_path=csv)) is None
     with pytest.raises(cxml.ConfigError, match="train.memory_budget"):
         load_config({"events": {"path": str(dataset)}, "train": {"memory_budget": "1K"}})
+
+
+def test_a_streamed_run_trains_als_where_the_config_says_auto(dataset: Path) -> None:
+    cfg = load_config({"events": {"path": str(dataset)}, "recommender": {"model": "auto", "k": 7,
+                                                                         "weight": "quantity"}})
+    with pytest.warns(cxml.CxmlWarning, match="'auto' searches several candidates"):
+        streamed_cfg = _streamed_config(cfg)
+    assert streamed_cfg.recommender is not None
+    assert (streamed_cfg.recommender.model, streamed_cfg.recommender.k, streamed_cfg.recommender.weight) == (
+        "als", 7, "quantity")
+    named = load_config({"events": {"path": str(dataset)}, "recommender": {"model": "popularity"}})
+    assert _streamed_config(named) is named
