@@ -30,6 +30,9 @@ from cxml.tracking.config import RecommenderSection, TrainConfig
 
 __all__ = ["TrainInputs", "dataset_fingerprint", "training_inputs"]
 
+#: rows of the sample a streamed run logs as its MLflow dataset input: mlflow's schema inference reads
+#: every cell of the frame it is given (minutes for millions of rows); the data.* params describe all events
+INPUT_ROWS = 10_000
 #: recommenders a streamed run fits as configured; "auto" (a search over several candidates) becomes ALS
 _STREAMED_AUTO = "als"
 
@@ -42,7 +45,7 @@ class TrainInputs:
     as_of: pd.Timestamp
     value_events: pd.DataFrame  # churn/CLTV fit and evaluation, the report: all events, or the sample
     rec_events: pd.DataFrame  # recommender: the history, or every purchase row with an item
-    history: pd.DataFrame  # logged as the run's dataset input: the events before as_of, or the sample's
+    history: pd.DataFrame  # logged as the run's dataset input: the events before as_of, or the sample's head
     fingerprint: dict[str, Any]
     input_name: str = "events"  # the mlflow dataset input's name
     params: dict[str, Any] = field(default_factory=dict)  # scale.* and btyd.* params of a streamed run
@@ -96,8 +99,9 @@ def _streamed(cfg: TrainConfig, budget: int) -> TrainInputs:
         params["scale.recommender"] = cfg.recommender.model
     purchases = streamed.purchases if streamed.purchases is not None else streamed.sample.iloc[:0]
     return TrainInputs(
-        cfg=cfg, as_of=streamed.as_of, value_events=streamed.sample, rec_events=purchases, history=streamed.sample,
-        fingerprint=streamed.fingerprint, input_name="events_sample", params=params, btyd=btyd,
+        cfg=cfg, as_of=streamed.as_of, value_events=streamed.sample, rec_events=purchases,
+        history=streamed.sample.head(INPUT_ROWS), input_name="events_sample_head",
+        fingerprint=streamed.fingerprint, params=params, btyd=btyd,
         seconds={**streamed.seconds, "btyd": time.perf_counter() - start},
     )
 
