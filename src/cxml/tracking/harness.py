@@ -91,7 +91,9 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
         ``run_id`` and ``experiment_id`` of the parent run, ``bundle_dir``, ``model_uri`` of the
         logged pyfunc model, ``metrics`` (named ``recommender.*``, ``churn.*``, ``cltv.*``),
         ``registered_name`` and ``registered_version`` (``None`` without ``register``),
-        ``as_of`` (str of the training :class:`pandas.Timestamp`), ``seconds`` per stage (also
+        ``as_of`` (str of the training :class:`pandas.Timestamp`), ``seconds`` per stage (``read``
+        in memory or ``read_and_summary`` and ``btyd`` streamed, ``recommender``, ``churn``, ``cltv``,
+        and ``logging``: the rest, i.e. the MLflow run, bundle, pyfunc model and report; also
         logged as ``seconds.*`` metrics) and ``scale`` (the ``scale.*`` params of a streamed run;
         empty in memory).
 
