@@ -56,7 +56,7 @@ QUICK_ARGS: dict[str, list[str]] = {
     "backtest": ["--quick", "--no-write"],
 }
 #: Report order; scripts not listed come after, in name order.
-ORDER = ["recommend", "churn", "backtest", "bgnbd", "features", "scoring", "scale", "spark", "generate"]
+ORDER = ["recommend", "churn", "backtest", "bgnbd", "features", "scoring", "scale", "scale_train", "spark", "generate"]
 LIBRARIES = ["cxml", "numpy", "pandas", "scipy", "scikit-learn", "implicit", "lightgbm", "pyarrow", "mlflow"]
 
 
@@ -600,6 +600,42 @@ def render_cltv_directions(d: dict[str, Any], bars: list[list[Any]]) -> list[str
             out += table(["scorer", "Spearman", "normalized Gini", "decile MAPE"],
                          ([name, m.get("spearman"), m.get("normalized_gini"), m.get("decile_mape")]
                           for name, m in means.items()), digits=4)
+
+
+#: issue 15's target for `cxml train` on a parquet dataset bigger than memory: (seconds, peak RSS GB) by size
+SCALE_TRAIN_TARGETS = {"1M": (1800, 12.0)}
+
+
+def render_scale_train(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
+    """benchmarks/scale_train.py: `cxml train` streamed (and in memory, the reference) per stage."""
+    out = [f"`cxml.tracking.train` on generated parquet datasets (ALS, churn 90D, CLTV 180D with their defaults; "
+           f"MLflow sqlite, bundle, pyfunc model and report logged). Streamed runs get a budget of "
+           f"{d.get('budget_per_million')} per million customers, so every size trains LightGBM on the same share "
+           "of customers; in-memory runs are the reference on the same machine. Each run is a fresh process; "
+           "the load average at its start is in the last column (2 cores shared).", ""]
+    gb = 1024**3
+    rows, times = [], {}
+    for r in d.get("runs") or []:
+        s, sc = r.get("stages") or {}, r.get("scale") or {}
+        peak = (r.get("child_maxrss") or r.get("peak_rss") or 0) / gb
+        times[(r.get("size"), r.get("mode"))] = r.get("seconds")
+        rows.append([r.get("size"), r.get("mode"), r.get("customers"), r.get("events"),
+                     sc.get("scale.buckets", "–"), sc.get("scale.sample_customers", r.get("customers")),
+                     s.get("read_and_summary", s.get("read")), s.get("btyd"), s.get("lightgbm"),
+                     s.get("recommender"), s.get("logging"), r.get("seconds"), peak,
+                     (r.get("loadavg_start") or [None])[0]])
+        target = SCALE_TRAIN_TARGETS.get(str(r.get("size")))
+        if target and r.get("mode") == "streamed":
+            seconds = r.get("seconds") or float("inf")
+            bars.append(["scale_train", f"cxml train streamed {r.get('size')} customers: seconds / peak RSS GB",
+                         f"{fmt(seconds, 0)} / {fmt(peak, 2)}", f"< {target[0]} / < {target[1]}",
+                         seconds < target[0] and peak < target[1]])
+    out += table(["size", "mode", "customers", "events", "buckets", "LightGBM customers", "read+summary s",
+                  "BTYD s", "LightGBM s", "ALS s", "logging s", "total s", "peak RSS GB", "load"], rows, digits=1)
+    ratios = [f"{size}: {fmt(times[(size, 'streamed')] / times[(size, 'in-memory')], 2)}"
+              for size, mode in times if mode == "in-memory" and times.get((size, "streamed"))]
+    if ratios:
+        out += ["Streamed / in-memory time: " + ", ".join(ratios) + ".", ""]
     return out
 
 
@@ -627,6 +663,7 @@ RENDERERS: dict[str, tuple[str, Callable[[dict[str, Any], list[list[Any]]], list
     "backtest": ("Backtests: model − strongest baseline with 95 % intervals over several cutoffs", render_backtest),
     "churn_directions": ("Churn: every direction tried for issue 19, with its backtest", render_churn_directions),
     "scale": ("Scale: streaming a parquet dataset bigger than memory through Scorer.score", render_scale),
+    "scale_train": ("Scale: cxml train on a parquet dataset bigger than memory", render_scale_train),
     "spark": ("Spark: the same scores on local[2] (throughput against one machine)", render_spark),
     "generate": ("Synthetic data: the generator and the parquet dataset writer at scale", render_generate),
     "cltv_directions": ("CLTV directions of issue 19: every variant tried, backtested", render_cltv_directions),

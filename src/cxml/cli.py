@@ -75,8 +75,14 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     result = train(args.config, events_path=args.events, as_of=args.as_of, tracking_uri=args.tracking_uri,
-                   register=args.register, bundle_dir=args.bundle_dir, experiment=args.experiment)
+                   register=args.register, bundle_dir=args.bundle_dir, experiment=args.experiment,
+                   memory_budget=args.memory_budget)
     print(f"run {result.run_id} (experiment {result.experiment_id}), as_of {result.as_of}")
+    if result.scale:
+        print(f"streamed in {result.scale['scale.buckets']} buckets: churn/CLTV on a sample of "
+              f"{result.scale['scale.sample_customers']} of {result.scale['scale.customers']} customers "
+              f"(fraction {result.scale['scale.sample_fraction']:.4g}); BG/NBD, Gamma-Gamma and the recommender "
+              "on all of them")
     for key in sorted(result.metrics):
         print(f"  {key:<40} {result.metrics[key]:.4f}")
     print(f"bundle: {result.bundle_dir}")
@@ -250,15 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sample_arguments(p, default_out="data/sample")
     p.set_defaults(func=_cmd_sample)
 
-    p = sub.add_parser("train", help="train the configured models and log them to MLflow")
-    p.add_argument("--config", required=True, help="TOML config (see cxml.tracking.config)")
-    p.add_argument("--events", help="override events.path")
-    p.add_argument("--as-of", help="override train.as_of (default: the day after the last event)")
-    p.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
-    p.add_argument("--register", metavar="NAME", help="register the model under NAME with alias 'challenger'")
-    p.add_argument("--bundle-dir", help="override train.bundle_dir")
-    p.add_argument("--experiment", help="override train.experiment")
-    p.set_defaults(func=_cmd_train)
+    _add_train(sub)
 
     p = sub.add_parser("score", help="batch-score customers into a parquet dataset (resumable)")
     _add_model_events_as_of(p, "events csv/parquet file, or a directory of parquet files")
@@ -312,6 +310,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("bundle", help="bundle directory")
     p.set_defaults(func=_cmd_info)
     return parser
+
+
+def _add_train(sub: Any) -> None:
+    """The ``train`` sub-command."""
+    p = sub.add_parser("train", help="train the configured models and log them to MLflow")
+    p.add_argument("--config", required=True, help="TOML config (see cxml.tracking.config)")
+    p.add_argument("--events", help="override events.path")
+    p.add_argument("--as-of", help="override train.as_of (default: the day after the last event)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (default $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
+    p.add_argument("--register", metavar="NAME", help="register the model under NAME with alias 'challenger'")
+    p.add_argument("--bundle-dir", help="override train.bundle_dir")
+    p.add_argument("--experiment", help="override train.experiment")
+    p.add_argument("--memory-budget", metavar="SIZE",
+                   help="override train.memory_budget: a parquet dataset whose training would not fit this much "
+                        "memory (e.g. 6G) is streamed, with churn/CLTV on a customer sample "
+                        "(docs/training-at-scale.md; default: only one that would not fit in half the RAM)")
+    p.set_defaults(func=_cmd_train)
 
 
 def _add_reading(p: argparse.ArgumentParser) -> None:

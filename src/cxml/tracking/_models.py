@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,13 +79,16 @@ def flatten_report(report: dict[str, Any]) -> dict[str, float]:
 
 def train_value_model(
     name: str, section: HorizonSection, random_state: int, events: pd.DataFrame, as_of: pd.Timestamp,
-    plot_dir: Path,
+    plot_dir: Path, btyd: Mapping[pd.Timestamp, Any] | None = None,
 ) -> tuple[Any, dict[str, float], list[Path]]:
     """Evaluate ``name`` ("churn" or "cltv") out of time, then refit it at ``as_of``.
 
     Evaluation fits at ``as_of − horizon`` and scores the real outcome in ``[as_of − horizon,
     as_of)`` beside the baselines. When the history is too short for that, the metrics are empty
     and a warning says why; the final model is still fitted. Plots are written to ``plot_dir``.
+    ``btyd`` (a streamed run: ``events`` are a customer sample) maps each fit's ``as_of`` to the
+    BG/NBD and Gamma-Gamma parameters fitted on every customer, which replace the sample's in the
+    model's prediction features (``btyd_params_``).
     """
     cls = VALUE_MODELS[name]
     params = {**section.params, "horizon": section.horizon}
@@ -95,13 +99,20 @@ def train_value_model(
     metrics: dict[str, float] = {}
     plots: list[Path] = []
     try:
-        model = cls(**params).fit(history, as_of=valid_as_of)
+        model = _with_population_btyd(cls(**params).fit(history, as_of=valid_as_of), btyd, valid_as_of)
         metrics = flatten_report(_EVALUATORS[name](model, history, valid_as_of))
         plots = model_plots(name, model, history, valid_as_of, plot_dir)
     except InsufficientDataError as exc:
         warnings.warn(f"{name}: no out-of-time evaluation ({exc})", stacklevel=2)
-    final = cls(**params).fit(history, as_of=as_of)
+    final = _with_population_btyd(cls(**params).fit(history, as_of=as_of), btyd, as_of)
     return final, metrics, plots
+
+
+def _with_population_btyd(model: Any, btyd: Mapping[pd.Timestamp, Any] | None, as_of: pd.Timestamp) -> Any:
+    """``model`` with the population's BTYD parameters at ``as_of`` (when it uses BTYD features and they are given)."""
+    if btyd is not None and getattr(model, "btyd_params_", None) is not None and as_of in btyd:
+        model.btyd_params_ = btyd[as_of]
+    return model
 
 
 def evaluate_bundle(model: str | os.PathLike[str], events: pd.DataFrame, *, as_of: Any, k: int = 10,

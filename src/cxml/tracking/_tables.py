@@ -25,7 +25,7 @@ LOAD_EVENTS_KEYS = frozenset(
 SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "events": {"path": str, "columns": dict},
     "train": {"as_of": (str, datetime.date), "experiment": str, "run_name": str, "bundle_dir": str,
-              "tracking_uri": str, "register": str, "random_state": int},
+              "tracking_uri": str, "register": str, "random_state": int, "memory_budget": (str, int)},
     "recommender": {"model": str, "k": int, "weight": str, "params": dict},
     "churn": {"horizon": str, "params": dict},
     "cltv": {"horizon": str, "params": dict},

@@ -12,6 +12,9 @@ Example ``cxml.toml``::
     as_of = "2024-10-01"                    # default: the day after the last event
     experiment = "cxml"
     bundle_dir = "models/latest"
+    memory_budget = "6G"                    # optional: a parquet dataset bigger than this is streamed
+                                            # (docs/training-at-scale.md); default: only one that would
+                                            # not fit in half the RAM
 
     [recommender]                           # a section per model; omit it to skip that model
     model = "auto"                          # auto | als | blend | ease | itemknn | popularity
@@ -42,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from cxml._checks import check_int, check_random_state
+from cxml.batch._budget import parse_memory_budget
 from cxml.exceptions import ConfigError, CxmlError
 from cxml.schema import parse_as_of, parse_horizon
 from cxml.tracking._catalog import (
@@ -110,6 +114,7 @@ class TrainConfig:
     tracking_uri: str | None = None
     register: str | None = None
     random_state: int = 0
+    memory_budget: str | int | None = None
     recommender: RecommenderSection | None = None
     churn: ChurnSection | None = None
     cltv: CLTVSection | None = None
@@ -118,6 +123,8 @@ class TrainConfig:
         """Flat ``section.key -> value`` view for ``mlflow.log_params``."""
         flat: dict[str, Any] = {"events.path": str(self.events_path), "train.as_of": self.as_of,
                                 "train.random_state": self.random_state}
+        if self.memory_budget is not None:
+            flat["train.memory_budget"] = self.memory_budget
         flat.update({f"events.columns.{k}": v for k, v in self.columns.items()})
         flat.update({f"events.{k}": v for k, v in self.read_options.items()})
         for name in ("recommender", "churn", "cltv"):
@@ -147,7 +154,7 @@ def load_config(source: str | os.PathLike[str] | dict[str, Any], **overrides: An
     **overrides
         ``events_path`` (replaces ``events.path``; a relative one is relative to the working
         directory) or any ``train`` key: ``as_of``, ``experiment``, ``run_name``, ``bundle_dir``,
-        ``tracking_uri``, ``register``, ``random_state``. ``None`` values are ignored. Overrides
+        ``tracking_uri``, ``register``, ``random_state``, ``memory_budget``. ``None`` values are ignored. Overrides
         are type-checked like the file's values; ``as_of`` is converted to ``str`` and
         ``bundle_dir`` to a ``Path``.
 
@@ -222,13 +229,15 @@ def validate_config(cfg: TrainConfig) -> TrainConfig:
     Raises
     ------
     ConfigError
-        ``train.as_of`` is not a date or ``train.random_state`` not a seed; ``recommender.model`` is not a known name or
+        ``train.as_of`` is not a date, ``train.random_state`` not a seed or ``train.memory_budget`` not a memory
+        size of at least 16 MiB (an int of bytes or text such as ``"6G"``); ``recommender.model`` is not a known name or
         ``recommender.k`` is below 1; a model's ``horizon`` is not a positive duration with a unit;
         a ``params`` key is not a parameter of the model or its value has the wrong type.
     """
     if cfg.as_of is not None:
         _as_config_error("train.as_of", cfg.as_of, parse_as_of)
     _as_config_error("train.random_state", cfg.random_state, check_random_state)
+    _as_config_error("train.memory_budget", cfg.memory_budget, parse_memory_budget)
     changes: dict[str, Any] = {"read_options": check_read_options(cfg.read_options)}
     if cfg.recommender is not None:
         changes["recommender"] = _checked_recommender(cfg.recommender)
@@ -266,7 +275,7 @@ def apply_overrides(cfg: TrainConfig, **overrides: Any) -> TrainConfig:
         The configuration to start from (not modified).
     **overrides
         ``events_path`` or any ``train`` key (``as_of``, ``experiment``, ``run_name``, ``bundle_dir``,
-        ``tracking_uri``, ``register``, ``random_state``), type-checked like the file's values.
+        ``tracking_uri``, ``register``, ``random_state``, ``memory_budget``), type-checked like the file's values.
 
     Returns
     -------

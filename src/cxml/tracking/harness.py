@@ -11,10 +11,10 @@ code; see :mod:`cxml.tracking.pyfunc`) and optionally registers it with alias ``
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +24,11 @@ import pandas as pd
 
 from cxml._uri import resolve_tracking_uri, tracking_uri_context
 from cxml.bundle import read_metadata, save_bundle
-from cxml.data import load_events
-from cxml.exceptions import BundleError, ConfigError, CxmlError, CxmlWarning, SchemaError
+from cxml.exceptions import BundleError, CxmlError, CxmlWarning
 from cxml.recommend import PopularityRecommender, evaluate, temporal_split
 from cxml.report import build as build_report
-from cxml.schema import Columns, events_before, parse_as_of
+from cxml.schema import Columns
+from cxml.tracking._inputs import TrainInputs, dataset_fingerprint, training_inputs
 from cxml.tracking._models import log_model_details, make_recommender, train_value_model
 from cxml.tracking._signature import log_events_input, model_code_paths, model_requirements, model_signature
 from cxml.tracking.config import TrainConfig, apply_overrides, load_config
@@ -42,7 +42,7 @@ MODEL_CODE = Path(__file__).with_name("_model_code.py")
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What a training run produced: ids, where the bundle is, and every logged metric."""
+    """What a training run produced: ids, where the bundle is, every logged metric and the stage times."""
 
     run_id: str
     experiment_id: str
@@ -52,19 +52,8 @@ class TrainResult:
     registered_name: str | None = None
     registered_version: str | None = None
     as_of: str = ""
-
-
-def dataset_fingerprint(events: pd.DataFrame) -> dict[str, Any]:
-    """Row count, customers, date range and a content hash of the canonical columns."""
-    cols = [c for c in Columns.EVENTS if c in events.columns]
-    digest = hashlib.sha256(pd.util.hash_pandas_object(events[cols], index=False).to_numpy().tobytes())
-    return {
-        "rows": len(events),
-        "customers": int(events[Columns.CUSTOMER].nunique()),
-        "first_event": str(events[Columns.TIMESTAMP].min()),
-        "last_event": str(events[Columns.TIMESTAMP].max()),
-        "sha256": digest.hexdigest(),
-    }
+    seconds: dict[str, float] = field(default_factory=dict)
+    scale: dict[str, Any] = field(default_factory=dict)
 
 
 def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overrides: Any) -> TrainResult:
@@ -77,6 +66,12 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
     pyfunc model ``model``; with ``register`` set, that model is registered under that name with
     alias ``challenger`` (:func:`cxml.tracking.register`).
 
+    A parquet file or directory whose training would not fit ``memory_budget`` is streamed in
+    customer hash buckets instead of loaded (docs/training-at-scale.md): churn and CLTV train on a
+    customer sample (``scale.sample_fraction`` and ``scale.sample_customers`` params), the BG/NBD
+    and Gamma-Gamma parameters they use come from every customer (``btyd.*`` params), and the
+    recommender sees every purchase row.
+
     Parameters
     ----------
     config
@@ -87,23 +82,28 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
         ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db`` in the working directory.
     **overrides
         ``events_path`` or any ``train`` key (``as_of``, ``experiment``, ``run_name``, ``bundle_dir``,
-        ``tracking_uri``, ``register``, ``random_state``), replacing the config's value (for a
-        :class:`TrainConfig` too, see :func:`~cxml.tracking.apply_overrides`); ``None`` values are ignored.
+        ``tracking_uri``, ``register``, ``random_state``, ``memory_budget``), replacing the config's value
+        (for a :class:`TrainConfig` too, see :func:`~cxml.tracking.apply_overrides`); ``None`` values are ignored.
 
     Returns
     -------
     TrainResult
         ``run_id`` and ``experiment_id`` of the parent run, ``bundle_dir``, ``model_uri`` of the
         logged pyfunc model, ``metrics`` (named ``recommender.*``, ``churn.*``, ``cltv.*``),
-        ``registered_name`` and ``registered_version`` (``None`` without ``register``) and
-        ``as_of`` (str of the training :class:`pandas.Timestamp`).
+        ``registered_name`` and ``registered_version`` (``None`` without ``register``),
+        ``as_of`` (str of the training :class:`pandas.Timestamp`), ``seconds`` per stage (``read``
+        in memory or ``read_and_summary`` and ``btyd`` streamed, ``recommender``, ``churn``, ``cltv``,
+        and ``logging``: the rest, i.e. the MLflow run, bundle, pyfunc model and report; also
+        logged as ``seconds.*`` metrics) and ``scale`` (the ``scale.*`` params of a streamed run;
+        empty in memory).
 
     Raises
     ------
     ConfigError
         When the config (or an override) is invalid (see :func:`load_config` and
         :func:`~cxml.tracking.validate_config`; checked before the events are read), or
-        ``recommender.weight`` is not a column of the events.
+        ``recommender.weight`` is not a column of the events (of the canonical ones, when streamed);
+        or when a streamed dataset has ``[events.columns]`` or reading options.
     SchemaError
         When the events do not fit the schema, or a recommender is configured and they have no item ids.
     SourceError
@@ -113,15 +113,12 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
     """
     import mlflow  # imported here: mlflow takes seconds to import; `cxml --help` should not pay for it
 
+    began = time.perf_counter()
     # the whole config is checked before a byte of data is read or a run is started
     cfg = (apply_overrides(config, **overrides) if isinstance(config, TrainConfig)  # validates it too
            else load_config(config, **overrides))
     _check_bundle_target(cfg.bundle_dir)
-    events = load_events(cfg.events_path, **cfg.columns, **cfg.read_options)  # type: ignore[arg-type]
-    last_day = events[Columns.TIMESTAMP].max().normalize()
-    as_of = parse_as_of(cfg.as_of) if cfg.as_of else last_day + pd.Timedelta(days=1)
-    history = events_before(events, as_of)
-    _check_events_fit_config(cfg, history)
+    inputs = training_inputs(cfg)
     uri = resolve_tracking_uri(cfg.tracking_uri)
     with (
         tracking_uri_context(uri),
@@ -129,27 +126,44 @@ def train(config: TrainConfig | str | os.PathLike[str] | dict[str, Any], **overr
     ):
         mlflow.set_experiment(cfg.experiment)
         with mlflow.start_run(run_name=cfg.run_name) as parent:
-            mlflow.log_params({k: v for k, v in cfg.to_params().items() if v is not None})
-            fingerprint = dataset_fingerprint(history)
-            mlflow.log_params({f"data.{k}": v for k, v in fingerprint.items()})
-            log_events_input(history, source=str(cfg.events_path))
-            mlflow.set_tags({"cxml.as_of": str(as_of.date()), **_git_tags()})
-            models, metrics = _train_models(cfg, events, as_of, Path(tmp))
+            _log_inputs(cfg, inputs)
+            models, metrics = _train_models(inputs, Path(tmp))
             mlflow.log_metrics(metrics)
             bundle = save_bundle(
                 cfg.bundle_dir, **models, overwrite=cfg.bundle_dir.exists(),
-                metadata={"as_of": str(as_of), "metrics": metrics, "data": fingerprint,
-                          "run_id": parent.info.run_id, "config": cfg.to_params()},
+                metadata={"as_of": str(inputs.as_of), "metrics": metrics, "data": inputs.fingerprint,
+                          "run_id": parent.info.run_id, "config": cfg.to_params(), **_scale_metadata(inputs)},
             )
             mlflow.log_artifacts(str(bundle), artifact_path="bundle")
-            model_info = _log_pyfunc(bundle, history)
-            _log_report(events, bundle, as_of, Path(tmp))
+            model_info = _log_pyfunc(bundle, inputs.history)
+            _log_report(inputs.value_events, bundle, inputs.as_of, Path(tmp))
             version = register(model_info.model_uri, cfg.register, tracking_uri=uri) if cfg.register else None
+            # the MLflow run, the bundle, the pyfunc model and the report: what the stages leave
+            inputs.seconds["logging"] = time.perf_counter() - began - sum(inputs.seconds.values())
+            mlflow.log_metrics({f"seconds.{k}": v for k, v in inputs.seconds.items()})
             return TrainResult(
                 run_id=parent.info.run_id, experiment_id=parent.info.experiment_id, bundle_dir=bundle,
                 model_uri=model_info.model_uri, metrics=metrics, registered_name=cfg.register,
-                registered_version=version, as_of=str(as_of),
+                registered_version=version, as_of=str(inputs.as_of), seconds=dict(inputs.seconds),
+                scale={k: v for k, v in inputs.params.items() if k.startswith("scale.")},
             )
+
+
+def _log_inputs(cfg: TrainConfig, inputs: TrainInputs) -> None:
+    """The run's params (config, data fingerprint, scale and BTYD), dataset input and tags."""
+    import mlflow  # imported here: see train()
+
+    mlflow.log_params({k: v for k, v in cfg.to_params().items() if v is not None})
+    mlflow.log_params({f"data.{k}": v for k, v in inputs.fingerprint.items()})
+    if inputs.params:
+        mlflow.log_params(inputs.params)
+    log_events_input(inputs.history, source=str(cfg.events_path), name=inputs.input_name)
+    mlflow.set_tags({"cxml.as_of": str(inputs.as_of.date()), **_git_tags()})
+
+
+def _scale_metadata(inputs: TrainInputs) -> dict[str, Any]:
+    """Bundle metadata of a streamed run: the ``scale.*`` and ``btyd.*`` params (nothing in memory)."""
+    return {"scale": inputs.params} if inputs.params else {}
 
 
 def _log_report(events: pd.DataFrame, bundle: Path, as_of: pd.Timestamp, tmp: Path) -> None:
@@ -168,31 +182,35 @@ def _log_report(events: pd.DataFrame, bundle: Path, as_of: pd.Timestamp, tmp: Pa
     mlflow.log_artifact(str(path), artifact_path="report")
 
 
-def _train_models(cfg: TrainConfig, events: pd.DataFrame, as_of: pd.Timestamp, tmp: Path
-                  ) -> tuple[dict[str, Any], dict[str, float]]:
+def _train_models(inputs: TrainInputs, tmp: Path) -> tuple[dict[str, Any], dict[str, float]]:
     """Fit and evaluate every configured model, each in its nested run; returns the models and metrics."""
     import mlflow  # imported here: see train()
 
-    history = events_before(events, as_of)
+    cfg = inputs.cfg
     metrics: dict[str, float] = {}
     models: dict[str, Any] = {}
     if cfg.recommender is not None:
+        start = time.perf_counter()
         with mlflow.start_run(run_name="recommender", nested=True):
-            models["recommender"], m = _train_recommender(cfg, history)
+            models["recommender"], m = _train_recommender(cfg, inputs.rec_events)
             mlflow.log_metrics(m)
             log_model_details(models["recommender"], tmp)
         metrics.update({f"recommender.{k}": v for k, v in m.items()})
+        inputs.seconds["recommender"] = time.perf_counter() - start
     for name in ("churn", "cltv"):
         section = getattr(cfg, name)
         if section is None:
             continue
+        start = time.perf_counter()
         with mlflow.start_run(run_name=name, nested=True):
-            models[name], m, plots = train_value_model(name, section, cfg.random_state, events, as_of, tmp)
+            models[name], m, plots = train_value_model(name, section, cfg.random_state, inputs.value_events,
+                                                       inputs.as_of, tmp, btyd=inputs.btyd)
             mlflow.log_metrics(m)
             log_model_details(models[name], tmp)
             for path in plots:
                 mlflow.log_artifact(str(path), artifact_path="plots")
         metrics.update({f"{name}.{k}": v for k, v in m.items()})
+        inputs.seconds[name] = time.perf_counter() - start
     return models, metrics
 
 
@@ -212,6 +230,7 @@ def _train_recommender(cfg: TrainConfig, history: pd.DataFrame) -> tuple[Any, di
 
 
 def _log_pyfunc(bundle: Path, history: pd.DataFrame) -> Any:
+    """The bundle as the MLflow pyfunc model ``model`` (three of the customers as its input example)."""
     import mlflow  # imported here: see train()
 
     example = pd.DataFrame({Columns.CUSTOMER: history[Columns.CUSTOMER].drop_duplicates().head(3).tolist()})
@@ -224,20 +243,6 @@ def _log_pyfunc(bundle: Path, history: pd.DataFrame) -> Any:
         pip_requirements=model_requirements(),
         code_paths=model_code_paths(),
     )
-
-
-def _check_events_fit_config(cfg: TrainConfig, history: pd.DataFrame) -> None:
-    """What the config asks of the events, checked before a run is started (a failure would leave a FAILED run)."""
-    section = cfg.recommender
-    if section is None:
-        return
-    if Columns.ITEM not in history.columns or history[Columns.ITEM].isna().all():
-        raise SchemaError(f"the [recommender] section needs item ids, but column {Columns.ITEM!r} of the events "
-                          f"before as_of is missing or empty; map it with [events.columns] item_id = \"...\" "
-                          "or remove the [recommender] section")
-    if section.weight != "count" and section.weight not in history.columns:  # "count" needs no column
-        raise ConfigError(f"'recommender.weight' = {section.weight!r} is not a column of the events "
-                          f"(columns: {', '.join(map(str, history.columns))}); expected 'count' or one of them")
 
 
 def _check_bundle_target(path: Path) -> None:
