@@ -30,12 +30,15 @@ from cxml.report import build as build_report
 from cxml.schema import Columns
 from cxml.tracking._inputs import TrainInputs, dataset_fingerprint, training_inputs
 from cxml.tracking._models import log_model_details, make_recommender, train_value_model
+from cxml.tracking._scale import in_sample
 from cxml.tracking._signature import log_events_input, model_code_paths, model_requirements, model_signature
 from cxml.tracking.config import TrainConfig, apply_overrides, load_config
 from cxml.tracking.registry import register
 
 __all__ = ["TrainResult", "dataset_fingerprint", "train"]
 
+#: held-out customers the recommender is evaluated on at most (:func:`_evaluation_customers`)
+EVAL_CUSTOMERS = 50_000
 #: the models-from-code script MLflow logs and runs (importing it would import mlflow)
 MODEL_CODE = Path(__file__).with_name("_model_code.py")
 
@@ -218,6 +221,7 @@ def _train_recommender(cfg: TrainConfig, history: pd.DataFrame) -> tuple[Any, di
     section = cfg.recommender
     assert section is not None
     train_part, test_part = temporal_split(history, test_fraction=0.2)
+    test_part, n_test = _evaluation_customers(test_part)
     model = make_recommender(section, cfg.random_state).fit(train_part, weight=section.weight)
     metrics = {k: float(v) for k, v in evaluate(model, train_part, test_part, k=section.k).items()
                if isinstance(v, int | float)}
@@ -225,8 +229,23 @@ def _train_recommender(cfg: TrainConfig, history: pd.DataFrame) -> tuple[Any, di
     metrics.update({f"popularity_{k}": float(v)
                     for k, v in evaluate(baseline, train_part, test_part, k=section.k).items()
                     if isinstance(v, int | float) and k in {"ndcg", "recall", "precision", "map"}})
+    metrics["test_customers_total"] = float(n_test)
     final = make_recommender(section, cfg.random_state).fit(history, weight=section.weight)
     return final, metrics
+
+
+def _evaluation_customers(test_part: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The test rows of at most :data:`EVAL_CUSTOMERS` customers (a fixed hash sample), and how many had rows.
+
+    Ranking metrics are means over customers: on a few hundred thousand of them a 50,000-customer
+    sample estimates them to about ±0.002 NDCG while recommending for every one of them took most of
+    a 1 M-customer training run (issue 15).
+    """
+    customers = test_part[Columns.CUSTOMER]
+    n_test = int(customers.nunique())
+    if n_test <= EVAL_CUSTOMERS:
+        return test_part, n_test
+    return test_part[in_sample(customers, EVAL_CUSTOMERS / n_test)], n_test
 
 
 def _log_pyfunc(bundle: Path, history: pd.DataFrame) -> Any:
