@@ -16,7 +16,7 @@ from cxml.recommend import (
     PopularityRecommender,
     temporal_split,
 )
-from cxml.recommend._blendrank import blend_topk
+from cxml.recommend._blendrank import Allowed, blend_topk
 from cxml.recommend._topk import mask_rows, topk_dense, topk_shared
 from cxml.recommend.blend import _percentiles
 
@@ -52,13 +52,17 @@ def test_blend_topk_equals_dense_percentile_blend(seed: int, weight: float, leve
     s = (rng.integers(0, levels, (n_rows, n_cols)) / levels).astype(np.float32)  # ties in the model scores
     pop_pct = _percentiles(rng.integers(0, 20, n_cols).astype(np.float64))
     seen = _seen(rng, n_rows, n_cols, 0.1)
-    allowed = np.ones((n_rows, n_cols), dtype=bool)
-    allowed[:, rng.choice(n_cols, 50, replace=False)] = False  # outside the candidates
-    allowed[np.repeat(np.arange(n_rows), np.diff(seen.indptr)), seen.indices] = False
+    columns = np.ones(n_cols, dtype=bool)
+    columns[rng.choice(n_cols, 50, replace=False)] = False  # outside the candidates
+    allowed = np.broadcast_to(columns, (n_rows, n_cols)).copy()
+    seen_r = np.repeat(np.arange(n_rows), np.diff(seen.indptr))
+    allowed[seen_r, seen.indices] = False
     dense = weight * _percentiles(s.astype(np.float64)) + (1 - weight) * pop_pct[None, :]
     dense[~allowed] = -np.inf
     want_ids, want_vals = topk_dense(dense, k)
-    ids, vals = blend_topk(s, pop_pct, weight, allowed, k)
+    keys = np.sort(seen_r.astype(np.int64) * n_cols + seen.indices)
+    order = np.argsort(-pop_pct, kind="stable")
+    ids, vals = blend_topk(s, pop_pct, order, weight, Allowed(keys, columns), k)
     np.testing.assert_array_equal(ids, want_ids)
     np.testing.assert_array_equal(vals, want_vals)
 
@@ -78,6 +82,10 @@ class DenseBlend(_Dense, BlendRecommender):
     pass
 
 
+class DenseEASE(_Dense, EASERecommender):
+    pass
+
+
 @pytest.mark.parametrize("inner", [ALSRecommender(factors=8, iterations=3, n_jobs=1), EASERecommender(max_items=60),
                                    ItemKNNRecommender(k_neighbors=20)])
 def test_models_rank_as_the_dense_path(sample_events: pd.DataFrame, inner: object) -> None:
@@ -85,7 +93,8 @@ def test_models_rank_as_the_dense_path(sample_events: pd.DataFrame, inner: objec
     customers = [*train["customer_id"].unique()[:300], "nobody"]
     items = train["item_id"].dropna().unique()[::2]
     for fast, dense in ((PopularityRecommender(half_life=30.0), DensePopularity(half_life=30.0)),
-                        (BlendRecommender(model=inner, weight=0.5), DenseBlend(model=inner, weight=0.5))):
+                        (BlendRecommender(model=inner, weight=0.5), DenseBlend(model=inner, weight=0.5)),
+                        (EASERecommender(max_items=40), DenseEASE(max_items=40))):
         fast.fit(train)
         dense.fit(train)
         for kwargs in ({}, {"items": items}, {"exclude_seen": False}):

@@ -62,7 +62,9 @@ def features(name: str, params: Mapping[str, Any], s: Shape) -> tuple[np.ndarray
 
     Each count grows with every size and parameter, so a predicted cost never falls when the data
     or the model grows."""
-    dense = float(s.n_eval) * s.n_items  # every model scores a dense customers × items block
+    dense = float(s.n_eval) * s.n_items  # a dense customers × items block
+    # lists read off one shared order: k (10) per customer + their seen items (at most all stored ones)
+    listed = 10.0 * s.n_eval + s.nnz
     if name == "als":
         f, it = _p(params, "factors", 100), _p(params, "iterations", 15)
         fit = [1.0, it * s.nnz * f, it * (s.n_users + s.n_items) * f * f]
@@ -70,14 +72,17 @@ def features(name: str, params: Mapping[str, Any], s: Shape) -> tuple[np.ndarray
     elif name == "ease":
         m = float(ease_items(s.n_items, params.get("max_items")))
         fit = [1.0, float(s.pairs), m * m, m ** 3]
-        score = [1.0, dense, float(s.n_eval) * m]
+        score = [1.0, listed, float(s.n_eval) * m]  # kept items dense, the others off one order
     elif name == "itemknn":
         k = min(_p(params, "k_neighbors", 100), float(s.n_items))
         fit = [1.0, float(s.pairs), float(s.n_items), s.n_items * k]
         score = [1.0, dense, float(s.n_eval) * k]
+    elif name == "blend":  # the rank blend on top of its inner model's scoring: a sort of each row
+        fit = [0.0]
+        score = [1.0, dense]
     else:
         fit = [1.0, float(s.nnz), float(s.n_rows)]
-        score = [1.0, dense, 0.0]
+        score = [1.0, listed, float(s.n_items)]
     return np.asarray(fit), np.asarray(score)
 
 
@@ -88,6 +93,7 @@ COEFFICIENTS: Final[Mapping[str, tuple[tuple[float, ...], tuple[float, ...]]]] =
     "ease": ((0.0892, 1.8e-08, 0.0, 1.08e-10), (0.45, 1.18e-08, 6.33e-09)),
     "itemknn": ((0.0, 2.92e-07, 0.0, 0.0), (0.0948, 3.14e-08, 4.33e-08)),
     "popularity": ((0.00776, 6.35e-07, 0.0), (0.0, 4.69e-08, 0.0)),
+    "blend": ((0.0,), (0.0, 1e-08)),
     "build": ((0.0813, 1.62e-06), ()),
 }
 

@@ -8,7 +8,7 @@ from typing import Final
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["NO_ITEM", "chunks", "mask_rows", "select", "topk_dense", "topk_shared"]
+__all__ = ["NO_ITEM", "chunks", "mask_rows", "merge_topk", "select", "topk_dense", "topk_shared"]
 
 #: Filler for slots without an item (fewer than k candidates).
 NO_ITEM: Final = -1
@@ -138,3 +138,19 @@ def _first_unseen(
     ids[rows, slot[rows, cols]] = order[cols]
     vals[rows, slot[rows, cols]] = scores[order[cols]]
     return ids, vals
+
+
+def merge_topk(parts: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of several ``(column codes, scores)`` top lists of the same rows over disjoint
+    columns, best first, ties by column code (as :func:`topk_dense` breaks them on one block)."""
+    ids = np.hstack([p[0] for p in parts])
+    vals = np.hstack([p[1] for p in parts]).astype(np.float32)
+    empty = ids < 0
+    vals = np.where(empty, -np.inf, vals)
+    key_ids = np.where(empty, np.iinfo(np.int64).max, ids)
+    order = np.lexsort((key_ids, -vals), axis=-1)[:, :k] if ids.shape[0] else np.empty((0, k), np.int64)
+    out_ids = np.take_along_axis(ids, order, axis=1)
+    out_vals = np.take_along_axis(vals, order, axis=1)
+    gone = ~np.isfinite(out_vals)
+    out_ids[gone], out_vals[gone] = NO_ITEM, -np.inf
+    return out_ids, out_vals

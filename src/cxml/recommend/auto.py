@@ -252,7 +252,7 @@ class AutoRecommender(BaseRecommender):
             _, inner, refit = max(personal, key=lambda b: b[0])
             pop = best["popularity"][1] if "popularity" in best else PopularityRecommender()._learn(state)
             assert isinstance(pop, PopularityRecommender)
-            cost = score_seconds(inner.name, inner.get_params(deep=False), shape)
+            cost = score_seconds(inner.name, inner.get_params(deep=False), shape) + score_seconds("blend", {}, shape)
             run_blends(inner, lambda w: BlendRecommender.from_fitted(inner, pop, w), _BLEND_WEIGHTS, cost,
                        refit + build_seconds(full), data, int(self.k), budget, records, specs)
         for i, rec in enumerate(records):
