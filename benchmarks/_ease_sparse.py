@@ -9,7 +9,7 @@ column of ``B = -P / diag(P)`` keeps its ``keep`` largest weights, so memory sta
 L; scipy has neither, so this is the "sparsified Gram + sparse solve" variant.)
 
 Data: grocery-like baskets from the benchmark generator, PROTOCOL.md split (0.8 quantile), NDCG@10
-with seen items excluded. Writes ``results/ease_sparse.json``.
+with seen items excluded. Merged into the ``scale.ease_sparse`` section of ``results/recommend.json``.
 
     nice -n 10 python benchmarks/_ease_sparse.py
 """
@@ -36,7 +36,7 @@ from cxml.recommend._matrix import binarised
 from cxml.recommend._sparse import topk_per_row
 from cxml.recommend.base import BaseRecommender
 
-OUT = Path(__file__).parent / "results" / "ease_sparse.json"
+OUT = Path(__file__).parent / "results" / "recommend.json"
 GB = 1024**3
 
 
@@ -125,7 +125,9 @@ def main() -> int:
             "sparse ease all items l2=600 gram_top=50 keep=200": SparseEASE(l2=600.0, gram_top=50, keep=200),
         }
         rows += run(c, i, r, models)
-    OUT.write_text(json.dumps({"benchmark": "ease_sparse", "rows": rows}, indent=1) + "\n")
+    out = json.loads(OUT.read_text()) if OUT.exists() else {"benchmark": "recommend"}
+    out.setdefault("scale", {})["ease_sparse"] = rows
+    OUT.write_text(json.dumps(out, indent=2, default=str) + "\n")
     return 0
 
 

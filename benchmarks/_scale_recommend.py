@@ -47,11 +47,15 @@ BIG: list[dict[str, Any]] = [
     {"customers": 100_000, "items": 50_000, "rows": 5_000_000, "target": "auto < 600 s, peak < 6 GB",
      "models": ["auto"]},
 ]
+#: items 5k / 20k / 50k / 100k at 10k customers, then customers 50k and 200k at 20k items; 30 purchase
+#: rows per customer throughout; Auto on two points (its search is bounded by time_budget=120).
 SWEEP: list[dict[str, Any]] = [
-    *({"customers": 10_000, "items": n, "rows": 300_000, "models": ["popularity", "itemknn", "als", "ease"]}
+    *({"customers": 10_000, "items": n, "rows": 300_000,
+       "models": ["popularity", "itemknn", "als", "ease", *(["auto"] if n == 20_000 else [])]}
       for n in (5_000, 20_000, 50_000, 100_000)),
-    *({"customers": n, "items": 20_000, "rows": 30 * n, "models": ["popularity", "itemknn", "als", "ease"]}
-      for n in (50_000, 200_000)),
+    {"customers": 50_000, "items": 20_000, "rows": 1_500_000,
+     "models": ["popularity", "itemknn", "als", "ease", "auto"]},
+    {"customers": 200_000, "items": 20_000, "rows": 6_000_000, "models": ["popularity", "itemknn", "als", "ease"]},
 ]
 
 
