@@ -101,3 +101,13 @@ def test_models_rank_as_the_dense_path(sample_events: pd.DataFrame, inner: objec
             got = fast.recommend(customers, k=7, **kwargs)
             want = dense.recommend(customers, k=7, **kwargs)
             pd.testing.assert_frame_equal(got, want)
+
+
+def test_without_repeat_blend_seen_items_come_back_in_the_shortcuts(sample_events: pd.DataFrame) -> None:
+    train, _ = temporal_split(sample_events, test_fraction=0.2)
+    customers = list(train["customer_id"].unique()[:200])
+    for fast, dense in ((PopularityRecommender(repeat_weight=0.0), DensePopularity(repeat_weight=0.0)),
+                        (EASERecommender(max_items=40, repeat_weight=0.0), DenseEASE(max_items=40, repeat_weight=0.0))):
+        got = fast.fit(train).recommend(customers, k=5, exclude_seen=False)
+        pd.testing.assert_frame_equal(got, dense.fit(train).recommend(customers, k=5, exclude_seen=False))
+        assert got.groupby("customer_id")["item_id"].nunique().eq(5).all()
