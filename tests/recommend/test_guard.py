@@ -19,12 +19,12 @@ def test_a_lead_within_the_noise_selects_popularity() -> None:
     rng = np.random.default_rng(0)
     pop = rng.random(400)
     noisy = pop + rng.normal(0.0, 0.3, 400)  # noise around popularity
-    noisy += 1e-3 - (noisy.mean() - pop.mean())  # mean lead 0.001, far below 2 standard errors
+    noisy += 1e-3 - (noisy.mean() - pop.mean())  # mean lead 0.001, far below one standard error
     records = [_record("popularity", pop), _record("als", noisy), _record("skipped", np.zeros(0))]
     records[2]["ndcg"] = np.nan
     assert guarded_choice(records) == 0
     assert records[1]["note"].startswith("not selected: NDCG@k +0.0010")
-    assert f"{NOISE_SE:g} standard errors" in records[1]["note"]
+    assert f"{NOISE_SE:g} x its standard error" in records[1]["note"]
 
 
 def test_a_clear_lead_keeps_the_best_and_popularity_winning_is_kept() -> None:

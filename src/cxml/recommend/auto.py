@@ -93,8 +93,8 @@ class AutoRecommender(BaseRecommender):
         predicted 45.0 s + 9.0 s refit > 12.0 s left of time_budget=120 s"``), ``trial`` (the
         order tried) and ``selected``; best NDCG first, skipped trials last. The best NDCG is
         selected unless it is a personal model whose lead over the best popularity trial is within
-        the validation noise (the mean paired per-user NDCG difference is at most two standard
-        errors): then popularity is selected and the passed-over trial's note says so.
+        the validation noise (the mean paired per-user NDCG difference is at most one standard
+        error): then popularity is selected and the passed-over trial's note says so.
     best_ : BaseRecommender
         The winner refitted on all events; it serves every call.
     best_params_ : dict
