@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +109,12 @@ def one(spec: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def run(specs: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
-    """Every (data set, model) of ``specs`` in a child process; a timeout is a row too."""
-    rows = []
+def run(specs: list[dict[str, Any]], timeout: float,
+        on_row: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+    """Every (data set, model) of ``specs`` in a child process; a timeout is a row too.
+
+    ``on_row(rows so far)`` is called after each run, so a long sweep keeps what it measured."""
+    rows: list[dict[str, Any]] = []
     cache = Path(tempfile.gettempdir()) / "cxml-scale"
     for spec in specs:
         for model in spec["models"]:
@@ -129,6 +133,8 @@ def run(specs: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
             if "target" in spec:
                 row["target"] = spec["target"]
             rows.append(row)
+            if on_row is not None:
+                on_row(rows)
             print(f"{label} " + (f"fit {row['fit_seconds']:7.1f} s  recommend-all {row['recommend_all_seconds']:6.1f} s"
                                  f"  peak {row['peak_rss_gb']:5.2f} GB  NDCG@10 {row['ndcg']:.4f}"
                                  + (f"  ({row['trials_run']} run, {row['trials_skipped']} skipped)"

@@ -179,10 +179,11 @@ def render_recommend_scale(scale: dict[str, Any], bars: list[list[Any]]) -> list
             out += table(cols, ([r.get(c) for c in cols] for r in rows))
             out += [f"- {r['customers']:,} × {r['items']:,} {r['model']} skipped: " + "; ".join(r["skipped"])
                     for r in rows if r.get("skipped")] + [""]
-            if key == "sweep":
-                out += ["Sweep runs are capped per (data, model): a run past its cap shows `not finished within "
-                        "N s` (a time cap, not a failure of the model); Auto runs with its default time_budget=120.",
-                        ""]
+            cap = scale.get(f"{key}_timeout_seconds")
+            if cap:
+                out += [f"Each (data, model) run is capped at {cap:g} s: a run past the cap shows `not finished "
+                        f"within {cap:g} s` (a time cap, not a failure of the model); Auto runs with its default "
+                        "time_budget=120.", ""]
     sparse = scale.get("ease_sparse") or []
     if sparse:
         out += ["#### EASE on the most popular items vs a sparse approximate EASE (SANSA-style)", "",
