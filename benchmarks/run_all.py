@@ -179,6 +179,8 @@ def render_recommend_scale(scale: dict[str, Any], bars: list[list[Any]]) -> list
             out += table(cols, ([r.get(c) for c in cols] for r in rows))
             out += [f"- {r['customers']:,} × {r['items']:,} {r['model']} skipped: " + "; ".join(r["skipped"])
                     for r in rows if r.get("skipped")] + [""]
+            if scale.get(f"{key}_note"):
+                out += [f"Conditions: {scale[f'{key}_note']}.", ""]
             cap = scale.get(f"{key}_timeout_seconds")
             if cap:
                 out += [f"Each (data, model) run is capped at {cap:g} s: a run past the cap shows `not finished "
