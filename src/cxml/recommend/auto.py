@@ -211,9 +211,11 @@ class AutoRecommender(BaseRecommender):
         if reason:
             warnings.warn(f"AutoRecommender: no usable validation slice ({reason}); using popularity",
                           DataWarning, stacklevel=3)
+            # the trials skipped (or refused) stay listed with their reasons, after the fallback
             board = _board([{"candidate": "popularity", "model": "PopularityRecommender", "params": "{}",
-                             "note": f"fallback without validation: {reason}", "trial": 0}])
-            board["selected"] = True
+                             "note": f"fallback without validation: {reason}", "trial": 0},
+                            *({**r, "trial": i + 1} for i, r in enumerate(records))])
+            board["selected"] = board["trial"] == 0
             return board, self._template("popularity")
         chosen = guarded_choice(records)
         board = _board(records)
