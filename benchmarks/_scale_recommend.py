@@ -100,7 +100,8 @@ def one(spec: dict[str, Any]) -> dict[str, Any]:
                ndcg=round(float(ndcg), 4), train_items=int(train["item_id"].nunique()))
     if isinstance(model, AutoRecommender):
         board = model.leaderboard_
-        row["winner"] = str(board["model"].iloc[0])
+        row["winner"] = str(board.loc[board["selected"], "model"].iloc[0])  # not always the best NDCG (guard)
+        row["best_validation_model"] = str(board["model"].iloc[0])
         row["trials_run"] = int(board["ndcg"].notna().sum())
         skipped = board[board["note"].str.startswith("skipped")]
         row["trials_skipped"] = int(len(skipped))
