@@ -27,6 +27,7 @@ from cxml.recommend._cost import features, shape_of
 from cxml.recommend._state import build_state
 from cxml.recommend.als import ALSRecommender
 from cxml.recommend.baselines import ItemKNNRecommender, PopularityRecommender
+from cxml.recommend.blend import BlendRecommender
 from cxml.recommend.ease import EASERecommender
 
 #: (customers, items, purchase rows)
@@ -69,6 +70,13 @@ def measure(sizes: list[tuple[int, int, int]]) -> list[dict[str, Any]]:
             model.recommend(users, k=10)
             score = time.perf_counter() - start
             out.append({"name": name, "params": params, "shape": vars(shape), "fit": fit, "score": score})
+            if name == "popularity":
+                pop = model
+            elif name in ("als", "ease") and params.get("factors", 0) != 128:  # the blend's extra over its inner
+                start = time.perf_counter()
+                BlendRecommender.from_fitted(model, pop, 0.5).recommend(users, k=10)
+                extra = max(time.perf_counter() - start - score, 0.0)
+                out.append({"name": "blend", "params": {}, "shape": vars(shape), "fit": 0.0, "score": extra})
             print(f"{n_c:>7} x {n_i:>6} x {n_r:>8}  {name:<10} {json.dumps(params):<40} fit {fit:7.2f} s  "
                   f"score {score:6.2f} s", flush=True)
     return out
@@ -86,7 +94,7 @@ def fit_coefficients(timings: list[dict[str, Any]]) -> dict[str, tuple[tuple[flo
     from cxml.recommend._cost import Shape
 
     coefs: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {}
-    for name in CLASSES:
+    for name in (*CLASSES, "blend"):
         rows = [t for t in timings if t["name"] == name]
         feats = [features(name, t["params"], Shape(**t["shape"])) for t in rows]
         fit = _nnls(np.vstack([f for f, _ in feats]), np.array([t["fit"] for t in rows]))

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +48,15 @@ BIG: list[dict[str, Any]] = [
     {"customers": 100_000, "items": 50_000, "rows": 5_000_000, "target": "auto < 600 s, peak < 6 GB",
      "models": ["auto"]},
 ]
+#: items 5k / 20k / 50k / 100k at 10k customers, then customers 50k and 200k at 20k items; 30 purchase
+#: rows per customer throughout; Auto on two points (its search is bounded by time_budget=120).
 SWEEP: list[dict[str, Any]] = [
-    *({"customers": 10_000, "items": n, "rows": 300_000, "models": ["popularity", "itemknn", "als", "ease"]}
+    *({"customers": 10_000, "items": n, "rows": 300_000,
+       "models": ["popularity", "itemknn", "als", "ease", *(["auto"] if n == 20_000 else [])]}
       for n in (5_000, 20_000, 50_000, 100_000)),
-    *({"customers": n, "items": 20_000, "rows": 30 * n, "models": ["popularity", "itemknn", "als", "ease"]}
-      for n in (50_000, 200_000)),
+    {"customers": 50_000, "items": 20_000, "rows": 1_500_000,
+     "models": ["popularity", "itemknn", "als", "ease", "auto"]},
+    {"customers": 200_000, "items": 20_000, "rows": 6_000_000, "models": ["popularity", "itemknn", "als", "ease"]},
 ]
 
 
@@ -95,7 +100,8 @@ def one(spec: dict[str, Any]) -> dict[str, Any]:
                ndcg=round(float(ndcg), 4), train_items=int(train["item_id"].nunique()))
     if isinstance(model, AutoRecommender):
         board = model.leaderboard_
-        row["winner"] = str(board["model"].iloc[0])
+        row["winner"] = str(board.loc[board["selected"], "model"].iloc[0])  # not always the best NDCG (guard)
+        row["best_validation_model"] = str(board["model"].iloc[0])
         row["trials_run"] = int(board["ndcg"].notna().sum())
         skipped = board[board["note"].str.startswith("skipped")]
         row["trials_skipped"] = int(len(skipped))
@@ -104,9 +110,12 @@ def one(spec: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def run(specs: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
-    """Every (data set, model) of ``specs`` in a child process; a timeout is a row too."""
-    rows = []
+def run(specs: list[dict[str, Any]], timeout: float,
+        on_row: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+    """Every (data set, model) of ``specs`` in a child process; a timeout is a row too.
+
+    ``on_row(rows so far)`` is called after each run, so a long sweep keeps what it measured."""
+    rows: list[dict[str, Any]] = []
     cache = Path(tempfile.gettempdir()) / "cxml-scale"
     for spec in specs:
         for model in spec["models"]:
@@ -125,6 +134,8 @@ def run(specs: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
             if "target" in spec:
                 row["target"] = spec["target"]
             rows.append(row)
+            if on_row is not None:
+                on_row(rows)
             print(f"{label} " + (f"fit {row['fit_seconds']:7.1f} s  recommend-all {row['recommend_all_seconds']:6.1f} s"
                                  f"  peak {row['peak_rss_gb']:5.2f} GB  NDCG@10 {row['ndcg']:.4f}"
                                  + (f"  ({row['trials_run']} run, {row['trials_skipped']} skipped)"

@@ -351,14 +351,20 @@ def scale_main(which: str, timeout: float, write: bool) -> int:
     """Run the wide-catalogue targets and/or sweep; merge them into results/recommend.json."""
     sets = {"targets": TARGETS, "big": BIG, "sweep": SWEEP}
     names = list(sets) if which == "all" else [which]
-    rows = {name: run_scale(sets[name], timeout) for name in names}
-    if write:
+
+    def save(name: str, rows: list[dict[str, Any]]) -> None:  # after every run: a long sweep keeps its rows
+        if not write:
+            return
         out = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"benchmark": "recommend"}
         section = out.get("scale", {})
-        section.update(rows)
+        section[name] = rows
         section["machine"] = _machine()
+        section[f"{name}_timeout_seconds"] = timeout
         out["scale"] = section
         RESULTS.write_text(json.dumps(_clean(out), indent=2, default=str, allow_nan=False) + "\n")
+
+    for name in names:
+        run_scale(sets[name], timeout, on_row=lambda rows, name=name: save(name, rows))
     return 0
 
 

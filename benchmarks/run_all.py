@@ -179,6 +179,20 @@ def render_recommend_scale(scale: dict[str, Any], bars: list[list[Any]]) -> list
             out += table(cols, ([r.get(c) for c in cols] for r in rows))
             out += [f"- {r['customers']:,} × {r['items']:,} {r['model']} skipped: " + "; ".join(r["skipped"])
                     for r in rows if r.get("skipped")] + [""]
+            if scale.get(f"{key}_note"):
+                out += [f"Conditions: {scale[f'{key}_note']}.", ""]
+            cap = scale.get(f"{key}_timeout_seconds")
+            if cap:
+                out += [f"Each (data, model) run is capped at {cap:g} s: a run past the cap shows `not finished "
+                        f"within {cap:g} s` (a time cap, not a failure of the model); Auto runs with its default "
+                        "time_budget=120.", ""]
+    sparse = scale.get("ease_sparse") or []
+    if sparse:
+        out += ["#### EASE on the most popular items vs a sparse approximate EASE (SANSA-style)", "",
+                "Sparse variant: Gram cut to its top `gram_top` entries per column, sparse LU, `B` pruned to "
+                "`keep` weights per column, over all items (benchmarks/_ease_sparse.py).", ""]
+        cols_s = ["data", "model", "train_items", "fit_seconds", "peak_rss_gb", "ndcg", "error"]
+        out += table(cols_s, ([r.get(c) for c in cols_s] for r in sparse)) + [""]
 
     def run(c: int, i: int, n: int, m: str) -> dict[str, Any]:
         return next((r for rs in scale.values() if isinstance(rs, list) for r in rs

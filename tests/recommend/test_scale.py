@@ -30,6 +30,10 @@ def test_tiny_budget_skips_every_trial_and_says_why(sample_events: pd.DataFrame)
         auto = AutoRecommender(time_budget=1e-3, progress=False).fit(sample_events)
     assert isinstance(auto.best_, PopularityRecommender)
     assert auto.leaderboard_["note"].iloc[0].startswith("fallback without validation")
+    # every skipped trial stays listed with its reason after the fallback, which alone is selected
+    rest = auto.leaderboard_.iloc[1:]
+    assert len(rest) > 1 and rest["note"].str.startswith("skipped: predicted").all()
+    assert auto.leaderboard_["selected"].tolist() == [True] + [False] * len(rest)
 
 
 def test_budget_skips_expensive_trials_and_keeps_them_in_the_leaderboard(sample_events: pd.DataFrame) -> None:

@@ -4,10 +4,10 @@
 Each cost is a non-negative linear combination of a few work counts of the data shape and the
 parameters (``features``); the coefficients are seconds per unit of work. They were fitted by
 non-negative least squares (relative error) by ``benchmarks/_calibrate_recommend.py`` on
-2026-12-01 15:55-16:02 UTC, on the project's 2-core machine (x86-64, OpenBLAS, implicit 0.7) while
-other sessions loaded it (load average 12-13, so these are pessimistic for a quiet machine), from
-45 fits and rankings on grocery-like generated baskets of 2k-20k customers, 2k-20k items and
-40k-600k rows; rerun that script and paste its output here on other hardware.
+2026-12-01 17:29-17:34 UTC, on the project's 2-core machine (x86-64, OpenBLAS, implicit 0.7) while
+other sessions loaded it (load average 15-17, so these are pessimistic for a quiet machine), from
+45 fits, rankings and 10 blends on grocery-like generated baskets of 2k-20k customers, 2k-20k items
+and 40k-600k rows; rerun that script and paste its output here on other hardware.
 The model predicts wall time on a quiet machine; a busy machine makes trials slower than predicted,
 which AutoRecommender absorbs by re-checking the time actually left before every trial.
 """
@@ -62,7 +62,9 @@ def features(name: str, params: Mapping[str, Any], s: Shape) -> tuple[np.ndarray
 
     Each count grows with every size and parameter, so a predicted cost never falls when the data
     or the model grows."""
-    dense = float(s.n_eval) * s.n_items  # every model scores a dense customers × items block
+    dense = float(s.n_eval) * s.n_items  # a dense customers × items block
+    # lists read off one shared order: k (10) per customer + their seen items (at most all stored ones)
+    listed = 10.0 * s.n_eval + s.nnz
     if name == "als":
         f, it = _p(params, "factors", 100), _p(params, "iterations", 15)
         fit = [1.0, it * s.nnz * f, it * (s.n_users + s.n_items) * f * f]
@@ -70,25 +72,31 @@ def features(name: str, params: Mapping[str, Any], s: Shape) -> tuple[np.ndarray
     elif name == "ease":
         m = float(ease_items(s.n_items, params.get("max_items")))
         fit = [1.0, float(s.pairs), m * m, m ** 3]
-        score = [1.0, dense, float(s.n_eval) * m]
+        score = [1.0, listed, float(s.n_eval) * m]  # kept items dense, the others off one order
     elif name == "itemknn":
         k = min(_p(params, "k_neighbors", 100), float(s.n_items))
         fit = [1.0, float(s.pairs), float(s.n_items), s.n_items * k]
         score = [1.0, dense, float(s.n_eval) * k]
+    elif name == "blend":  # the rank blend on top of its inner model's scoring: a sort of each row
+        fit = [0.0]
+        score = [1.0, dense]
     else:
         fit = [1.0, float(s.nnz), float(s.n_rows)]
-        score = [1.0, dense, 0.0]
+        score = [1.0, listed, float(s.n_items)]
     return np.asarray(fit), np.asarray(score)
 
 
 #: Seconds per unit of each feature of :func:`features` (fit, score) and of :func:`build_seconds`.
 #: Measured by ``benchmarks/_calibrate_recommend.py`` (see the module docstring).
 COEFFICIENTS: Final[Mapping[str, tuple[tuple[float, ...], tuple[float, ...]]]] = {
-    "als": ((0.228, 2.23e-08, 6.94e-11), (1.24, 8.59e-09, 0.0)),
-    "ease": ((0.0892, 1.8e-08, 0.0, 1.08e-10), (0.45, 1.18e-08, 6.33e-09)),
-    "itemknn": ((0.0, 2.92e-07, 0.0, 0.0), (0.0948, 3.14e-08, 4.33e-08)),
-    "popularity": ((0.00776, 6.35e-07, 0.0), (0.0, 4.69e-08, 0.0)),
-    "build": ((0.0813, 1.62e-06), ()),
+    "als": ((0.605, 1.62e-08, 3.27e-10), (0.833, 1.7e-08, 0.0)),
+    "ease": ((0.0, 2.54e-09, 9.88e-08, 1.36e-10), (0.0167, 0.0, 4.45e-08)),
+    "itemknn": ((0.0, 1.43e-07, 8.51e-05, 0.0), (0.0, 6.33e-08, 4.73e-07)),
+    "popularity": ((0.0023, 4.48e-07, 0.0), (0.0363, 1.38e-08, 6.65e-07)),
+    # calibration gave 6.84e-09 s per cell on <= 20k items; 43k customers x 50k items measured 2.2e-08
+    # (the blend scores its inner model densely, wider rows cost more per cell): the larger is kept
+    "blend": ((0.0,), (0.0, 2.2e-08)),
+    "build": ((0.0286, 1.66e-06), ()),
 }
 
 

@@ -152,7 +152,9 @@ def _rank(
     Rc = None if R is None else (R if cand is None else R[:, cand].tocsr())
 
     def block(sl: slice) -> np.ndarray:
-        s = np.array(model._score_block(codes[sl], X[sl], recalc[sl]), dtype=np.float64)
+        raw = np.asarray(model._score_block(codes[sl], X[sl], recalc[sl]))
+        # float32 scores stay float32 (half the work of the top-k, same order and ties); others float64
+        s = np.array(raw, dtype=np.float32 if raw.dtype == np.float32 and Rc is None else np.float64)
         if cand is not None:
             s = s[:, cand]
         if exclude_seen:

@@ -8,7 +8,7 @@ from typing import Final
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["NO_ITEM", "chunks", "mask_rows", "select", "topk_dense"]
+__all__ = ["NO_ITEM", "chunks", "mask_rows", "merge_topk", "select", "topk_dense", "topk_shared"]
 
 #: Filler for slots without an item (fewer than k candidates).
 NO_ITEM: Final = -1
@@ -84,3 +84,73 @@ def select(
     if not ids_parts:
         return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
     return np.vstack(ids_parts), np.vstack(val_parts)
+
+
+def topk_shared(scores: np.ndarray, seen: sp.csr_matrix | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`topk_dense` of one score row shared by every customer, with each customer's ``seen``
+    columns (stored entries of a customers × columns CSR) left out: the result of masking a
+    broadcast block, without building it.
+
+    Every customer's list is read off the one global order (ties by column position, as
+    :func:`topk_dense` breaks them): the first ``k`` columns of that order the customer has not
+    seen, found among the first ``k + n_seen`` positions. ``seen=None`` gives everybody the same list.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    n_cols = len(scores)
+    order = np.argsort(-scores, kind="stable")
+    order = order[np.isfinite(scores[order])]  # -inf / nan columns are never recommended
+    n_rows = 1 if seen is None else seen.shape[0]
+    ids = np.full((n_rows, k), NO_ITEM, np.int64)
+    vals = np.full((n_rows, k), -np.inf, np.float32)
+    if seen is None or len(order) == 0:
+        take = order[:k]
+        ids[:, : len(take)], vals[:, : len(take)] = take, scores[take]
+        return ids, vals
+    rank = np.full(n_cols, n_cols, np.int64)
+    rank[order] = np.arange(len(order))
+    n_seen = np.diff(seen.indptr)
+    need = np.minimum(k + n_seen, len(order))  # positions of the order a customer's list can reach
+    start = 0
+    while start < n_rows:  # row chunks whose rows × widest need cells stay small
+        width, stop = int(need[start]), start + 1
+        while stop < n_rows and (stop - start + 1) * max(width, int(need[stop])) <= _BLOCK_CELLS:
+            width, stop = max(width, int(need[stop])), stop + 1
+        ids[start:stop], vals[start:stop] = _first_unseen(order, scores, rank, seen[start:stop], width, k)
+        start = stop
+    return ids, vals
+
+
+def _first_unseen(
+    order: np.ndarray, scores: np.ndarray, rank: np.ndarray, seen: sp.csr_matrix, width: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    n_rows = seen.shape[0]
+    taken = np.zeros((n_rows, width), dtype=bool)
+    r = np.repeat(np.arange(n_rows), np.diff(seen.indptr))
+    pos = rank[seen.indices]
+    inside = pos < width
+    taken[r[inside], pos[inside]] = True
+    free = ~taken
+    slot = np.cumsum(free, axis=1) - 1
+    keep = free & (slot < k)
+    rows, cols = np.nonzero(keep)
+    ids = np.full((n_rows, k), NO_ITEM, np.int64)
+    vals = np.full((n_rows, k), -np.inf, np.float32)
+    ids[rows, slot[rows, cols]] = order[cols]
+    vals[rows, slot[rows, cols]] = scores[order[cols]]
+    return ids, vals
+
+
+def merge_topk(parts: list[tuple[np.ndarray, np.ndarray]], k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best of several ``(column codes, scores)`` top lists of the same rows over disjoint
+    columns, best first, ties by column code (as :func:`topk_dense` breaks them on one block)."""
+    ids = np.hstack([p[0] for p in parts])
+    vals = np.hstack([p[1] for p in parts]).astype(np.float32)
+    empty = ids < 0
+    vals = np.where(empty, -np.inf, vals)
+    key_ids = np.where(empty, np.iinfo(np.int64).max, ids)
+    order = np.lexsort((key_ids, -vals), axis=-1)[:, :k] if ids.shape[0] else np.empty((0, k), np.int64)
+    out_ids = np.take_along_axis(ids, order, axis=1)
+    out_vals = np.take_along_axis(vals, order, axis=1)
+    gone = ~np.isfinite(out_vals)
+    out_ids[gone], out_vals[gone] = NO_ITEM, -np.inf
+    return out_ids, out_vals

@@ -23,7 +23,7 @@ from cxml.exceptions import BundleError, DataWarning, InsufficientDataError, Par
 from cxml.recommend._cost import build_seconds, score_seconds, shape_of
 from cxml.recommend._grids import BUDGETS
 from cxml.recommend._matrix import COUNT
-from cxml.recommend._search import Budget, run_blends, run_schedule, schedule
+from cxml.recommend._search import Budget, guarded_choice, run_blends, run_schedule, schedule
 from cxml.recommend._state import FitState, build_state, saved_text
 from cxml.recommend.als import ALSRecommender
 from cxml.recommend.base import BaseRecommender
@@ -91,7 +91,10 @@ class AutoRecommender(BaseRecommender):
         :func:`evaluate` metrics on validation, ``n_users``, ``fit_seconds``, ``predicted_seconds``
         (the cost model's prediction), ``note`` (why a trial was skipped, e.g. ``"skipped:
         predicted 45.0 s + 9.0 s refit > 12.0 s left of time_budget=120 s"``), ``trial`` (the
-        order tried) and ``selected``; best NDCG first, skipped trials last.
+        order tried) and ``selected``; best NDCG first, skipped trials last. The best NDCG is
+        selected unless it is a personal model whose lead over the best popularity trial is within
+        the validation noise (the mean paired per-user NDCG difference is at most one standard
+        error): then popularity is selected and the passed-over trial's note says so.
     best_ : BaseRecommender
         The winner refitted on all events; it serves every call.
     best_params_ : dict
@@ -208,13 +211,16 @@ class AutoRecommender(BaseRecommender):
         if reason:
             warnings.warn(f"AutoRecommender: no usable validation slice ({reason}); using popularity",
                           DataWarning, stacklevel=3)
+            # the trials skipped (or refused) stay listed with their reasons, after the fallback
             board = _board([{"candidate": "popularity", "model": "PopularityRecommender", "params": "{}",
-                             "note": f"fallback without validation: {reason}", "trial": 0}])
-            board["selected"] = True
+                             "note": f"fallback without validation: {reason}", "trial": 0},
+                            *({**r, "trial": i + 1} for i, r in enumerate(records))])
+            board["selected"] = board["trial"] == 0
             return board, self._template("popularity")
+        chosen = guarded_choice(records)
         board = _board(records)
-        board["selected"] = board.index == 0
-        return board, specs[int(board["trial"].iloc[0])]
+        board["selected"] = board["trial"] == chosen
+        return board, specs[chosen]
 
     def _tune_all(
         self, train: pd.DataFrame, data: EvalSet, weight: str, records: list[dict[str, Any]], n_all: int,
@@ -248,7 +254,7 @@ class AutoRecommender(BaseRecommender):
             _, inner, refit = max(personal, key=lambda b: b[0])
             pop = best["popularity"][1] if "popularity" in best else PopularityRecommender()._learn(state)
             assert isinstance(pop, PopularityRecommender)
-            cost = score_seconds(inner.name, inner.get_params(deep=False), shape)
+            cost = score_seconds(inner.name, inner.get_params(deep=False), shape) + score_seconds("blend", {}, shape)
             run_blends(inner, lambda w: BlendRecommender.from_fitted(inner, pop, w), _BLEND_WEIGHTS, cost,
                        refit + build_seconds(full), data, int(self.k), budget, records, specs)
         for i, rec in enumerate(records):

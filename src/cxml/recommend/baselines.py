@@ -11,6 +11,7 @@ from cxml.recommend._matrix import binarised, decay_weights
 from cxml.recommend._persist import csr_arrays
 from cxml.recommend._sparse import cosine_topk
 from cxml.recommend._state import saved_array, saved_csr
+from cxml.recommend._topk import topk_shared
 from cxml.recommend.base import BaseRecommender
 from cxml.recommend.ease import EASERecommender
 
@@ -86,6 +87,20 @@ class PopularityRecommender(BaseRecommender):
 
     def _item_block(self, codes: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.item_scores_, (len(codes), len(self.item_scores_)))
+
+    def _rank_fast(
+        self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray, k: int, exclude_seen: bool,
+        cand: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        # everybody shares one ranking: read each list off it instead of ranking a dense block per customer
+        scores = self.item_scores_ if cand is None else self.item_scores_[cand]
+        seen = None
+        if exclude_seen:
+            seen = X if cand is None else X[:, cand].tocsr()
+        ids, vals = topk_shared(scores, seen, k)
+        if seen is None:
+            ids, vals = np.repeat(ids, len(codes), axis=0), np.repeat(vals, len(codes), axis=0)
+        return ids, vals
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         return {"item_scores": self.item_scores_}

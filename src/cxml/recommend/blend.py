@@ -18,7 +18,9 @@ from sklearn.base import clone
 
 from cxml._checks import check_float
 from cxml.exceptions import BundleError, ParameterError
+from cxml.recommend._blendrank import Allowed, blend_topk
 from cxml.recommend._state import FitState, saved_array, saved_text
+from cxml.recommend._topk import NO_ITEM, chunks
 from cxml.recommend.base import BaseRecommender, recommender_class
 from cxml.recommend.baselines import PopularityRecommender
 
@@ -193,6 +195,35 @@ class BlendRecommender(BaseRecommender):
         s = np.asarray(self.model_._score_block(codes, X, recalc), dtype=np.float64)
         w = float(self.weight)
         return w * _percentiles(s) + (1.0 - w) * self._pop_pct[None, :]
+
+    def _rank_fast(
+        self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray, k: int, exclude_seen: bool,
+        cand: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        # exact, without ranking every item of every row (see cxml.recommend._blendrank)
+        n = len(self.item_map_)
+        columns = None
+        if cand is not None:
+            columns = np.zeros(n, dtype=bool)
+            columns[cand] = True
+        pop_order = np.argsort(-self._pop_pct, kind="stable")
+        ids_parts, val_parts = [], []
+        for sl in chunks(len(codes), n):
+            s = np.asarray(self.model_._score_block(codes[sl], X[sl], recalc[sl]))
+            s = s if s.dtype == np.float32 else s.astype(np.float64)  # float32 -> float64 keeps every rank
+            seen = np.empty(0, np.int64)
+            if exclude_seen:
+                Xs = X[sl]
+                seen = np.sort(np.repeat(np.arange(Xs.shape[0], dtype=np.int64), np.diff(Xs.indptr)) * n
+                               + Xs.indices)
+            ids, vals = blend_topk(s, self._pop_pct, pop_order, float(self.weight), Allowed(seen, columns), k)
+            if cand is not None:  # item codes -> positions into the candidates
+                ids = np.where(ids >= 0, np.searchsorted(cand, np.maximum(ids, 0)), NO_ITEM)
+            ids_parts.append(ids)
+            val_parts.append(vals)
+        if not ids_parts:
+            return None
+        return np.vstack(ids_parts), np.vstack(val_parts)
 
     def _item_block(self, codes: np.ndarray) -> np.ndarray:
         return self.model_._item_block(codes)

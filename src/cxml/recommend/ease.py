@@ -16,6 +16,7 @@ from cxml._checks import check_bool, check_float, check_int
 from cxml.exceptions import BundleError, MemoryBudgetError
 from cxml.recommend._matrix import binarised
 from cxml.recommend._state import saved_array
+from cxml.recommend._topk import NO_ITEM, chunks, mask_rows, merge_topk, topk_dense, topk_shared
 from cxml.recommend.base import BaseRecommender
 
 __all__ = ["EASERecommender", "ease_items"]
@@ -146,6 +147,45 @@ class EASERecommender(BaseRecommender):
         out = np.tile(self.fallback_, (X.shape[0], 1))
         out[:, self.kept_items_] += np.asarray(Xb[:, self.kept_items_] @ self.item_weights_)
         return out
+
+    def _rank_fast(
+        self, codes: np.ndarray, X: sp.csr_matrix, recalc: np.ndarray, k: int, exclude_seen: bool,
+        cand: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Restricted EASE: rank the kept items densely (customers × max_items) and take the rest,
+        which all score their popularity fallback, off one shared order; merge the two top lists."""
+        if not self._restricted() or len(codes) == 0:
+            return None
+        n = len(self.fallback_)
+        inside = np.zeros(n, dtype=bool)
+        inside[self.kept_items_] = True
+        pos = np.full(n, -1, np.int64)
+        pos[self.kept_items_] = np.arange(len(self.kept_items_))
+        allowed = np.ones(n, dtype=bool) if cand is None else np.isin(np.arange(n), cand)
+        kept, rest = np.flatnonzero(inside & allowed), np.flatnonzero(~inside & allowed)
+        Xb = binarised(X, bool(self.binary))
+        seen = Xb if exclude_seen else None
+        rest_ids, rest_vals = topk_shared(self.fallback_[rest], None if seen is None else seen[:, rest].tocsr(), k)
+        if seen is None:
+            rest_ids, rest_vals = np.repeat(rest_ids, len(codes), 0), np.repeat(rest_vals, len(codes), 0)
+        rest_ids = np.where(rest_ids >= 0, rest[np.maximum(rest_ids, 0)], NO_ITEM) if len(rest) else rest_ids
+        W = self.item_weights_[:, pos[kept]]
+        Xk = Xb[:, self.kept_items_].tocsr()
+        seen_kept = None if seen is None else seen[:, kept].tocsr()
+        ids_parts, val_parts = [], []
+        for sl in chunks(len(codes), len(kept)):
+            block = self.fallback_[kept][None, :] + np.asarray(Xk[sl] @ W)
+            if seen_kept is not None:
+                mask_rows(block, seen_kept[sl])
+            top_ids, top_vals = topk_dense(block, k)
+            top_ids = np.where(top_ids >= 0, kept[np.maximum(top_ids, 0)], NO_ITEM) if len(kept) else top_ids
+            ids, vals = merge_topk([(top_ids, top_vals), (rest_ids[sl], rest_vals[sl])], k)
+            ids_parts.append(ids)
+            val_parts.append(vals)
+        ids, vals = np.vstack(ids_parts), np.vstack(val_parts)
+        if cand is not None:  # item codes -> positions into the candidates
+            ids = np.where(ids >= 0, np.searchsorted(cand, np.maximum(ids, 0)), NO_ITEM)
+        return ids, vals
 
     def _item_block(self, codes: np.ndarray) -> np.ndarray:
         if not self._restricted():

@@ -12,10 +12,10 @@ import scipy.sparse as sp
 from cxml._checks import check_bool, check_int
 from cxml.data import IdMap, as_events
 from cxml.exceptions import InsufficientDataError, ParameterError
-from cxml.recommend.metrics import coverage, novelty, ranking_metrics
+from cxml.recommend.metrics import coverage, ndcg_at_k, novelty, ranking_metrics
 from cxml.schema import Columns, purchase_mask
 
-__all__ = ["EvalSet", "evaluate", "prepare_evaluation", "recommendation_matrix", "score_model"]
+__all__ = ["EvalSet", "evaluate", "prepare_evaluation", "recommendation_matrix", "score_model", "score_model_users"]
 
 
 class _Recommends(Protocol):
@@ -146,6 +146,13 @@ def prepare_evaluation(train: pd.DataFrame, test: pd.DataFrame) -> EvalSet:
 
 def score_model(model: _Recommends, data: EvalSet, k: int, exclude_seen: bool = True) -> dict[str, float]:
     """The :func:`evaluate` metrics of ``model`` on a prepared :class:`EvalSet` (arguments trusted)."""
+    return score_model_users(model, data, k, exclude_seen)[0]
+
+
+def score_model_users(
+    model: _Recommends, data: EvalSet, k: int, exclude_seen: bool = True
+) -> tuple[dict[str, float], np.ndarray]:
+    """:func:`score_model` and the NDCG@k of every user of ``data`` (for paired comparisons)."""
     recs = model.recommend(data.users, k=k, exclude_seen=exclude_seen)
     rec = recommendation_matrix(recs, data.users, data.item_map, k)
     result: dict[str, float] = {"n_users": float(len(data.users)), "k": float(k)}
@@ -154,4 +161,4 @@ def score_model(model: _Recommends, data: EvalSet, k: int, exclude_seen: bool = 
     result["novelty"] = novelty(rec, data.share)
     result["n_users"] = int(len(data.users))
     result["k"] = int(k)
-    return result
+    return result, ndcg_at_k(rec, data.relevant, k)
