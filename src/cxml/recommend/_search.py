@@ -130,7 +130,15 @@ def run_schedule(
         bar.set_postfix_str(f"{trial.candidate} {json.dumps(trial.params, sort_keys=True)}", refresh=False)
         reserve = max([trial.refit, *(b[2] for b in best.values())])
         note = budget.admit(trial.cost, reserve)
-        rec = _skip(trial, note) if note else _run_one(trial, state, data, k)
+        if note and trial.candidate == "popularity" and "popularity" not in best:
+            # popularity is the fallback anyway and the cheapest trial: one is always scored, so that
+            # even a budget the data outgrows leaves a measured model on the leaderboard
+            budget.planned += trial.cost
+            rec = _run_one(trial, state, data, k)
+            rec["note"] = rec["note"] or (f"run although {note.removeprefix('skipped: ')}: one popularity "
+                                          "trial is always scored")
+        else:
+            rec = _skip(trial, note) if note else _run_one(trial, state, data, k)
         specs[len(records)] = clone(trial.model)
         records.append(rec)
         score = float(rec.get("ndcg", np.nan))
