@@ -129,7 +129,7 @@ def _gather(spill: Spill, as_of: pd.Timestamp, cutoffs: list[pd.Timestamp], frac
     sample: list[pd.DataFrame] = []
     purchases: list[pd.DataFrame] = []
     for b in np.flatnonzero(spill.rows).tolist():
-        events = read_bucket(spill, b)  # only events before as_of: bucketing dropped the others
+        events = read_bucket(spill, b)[0]  # before as_of (bucketing dropped the rest), customers who bought
         for cut, stat in stats.items():
             stat.add(rfm_summary(events, cut, time_unit=BTYD_UNIT))
         sample.append(events.loc[in_sample(events[Columns.CUSTOMER], fraction)])
