@@ -427,6 +427,25 @@ BACKTEST_HEADLINE = (("churn", "roc_auc"), ("churn", "brier"), ("cltv", "spearma
 _LOWER_IS_BETTER = {"brier", "log_loss", "mae", "rmse", "decile_mape"}
 
 
+#: issue 19's margins over the strongest baseline: pooled difference at least this, every cutoff above 0
+ISSUE19_MARGINS = (("churn", "roc_auc", 0.01), ("cltv", "spearman", 0.02), ("cltv", "normalized_gini", 0.02))
+
+
+def _margin_bar(case: dict[str, Any], rows: list[dict[str, Any]], task: str, metric: str,
+                margin: float) -> list[Any] | None:
+    """Issue 19's bar of one dataset, task and metric: the pooled margin and the cutoffs whose interval is above 0."""
+    mine = [r for r in rows if (r.get("task"), r.get("metric")) == (task, metric)]
+    if not mine:
+        return None
+    pooled = [r.get("difference") for r in mine if r.get("cutoff") == "pooled"]
+    cuts = [r for r in mine if r.get("cutoff") != "pooled"]
+    above = sum(1 for r in cuts if (r.get("ci_low") or 0) > 0)
+    diff = pooled[0] if pooled else None
+    return ["backtest", f"{case.get('dataset')}: {task} {metric} − strongest baseline, pooled margin; cutoffs "
+            "with the interval above 0 (issue 19)", f"{fmt(diff)}; {above} of {len(cuts)}", f"≥ {margin:.3f}; all",
+            diff is not None and diff >= margin and above == len(cuts)]
+
+
 def _backtest_verdict(row: dict[str, Any]) -> str:
     diff, low, high = row.get("difference"), row.get("ci_low"), row.get("ci_high")
     if diff is None or low is None or high is None or diff != diff or low != low or high != high:
@@ -460,7 +479,7 @@ def render_backtest(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
             "cutoff on the events before it), 90-day horizon, against the strongest baseline of each cutoff and "
             "metric. Headline metrics below; every metric is in `results/backtest.json`.", ""]
     for case in d.get("datasets") or []:
-        headline = (*BACKTEST_HEADLINE, ("churn", "log_loss"))  # issue 19: calibration beside ROC-AUC
+        headline = (*BACKTEST_HEADLINE, ("churn", "log_loss"), ("cltv", "decile_mape"))  # issue 19: calibration
         rows = [r for r in case.get("rows", []) if (r.get("task"), r.get("metric")) in headline]
         out += [f"**{case.get('dataset')}**: cutoffs {', '.join(case.get('cutoffs', []))}; "
                 f"{fmt(case.get('seconds'), 0)} s.", ""]
@@ -472,21 +491,19 @@ def render_backtest(d: dict[str, Any], bars: list[list[Any]]) -> list[str]:
         crossing = list(case.get("crosses_zero", []))
         out += [f"Intervals that cross zero ({len(crossing)} of {len(case.get('rows', []))} rows, all metrics): "
                 + (", ".join(crossing) if crossing else "none") + ".", ""]
-        auc = [r for r in rows if (r.get("task"), r.get("metric")) == ("churn", "roc_auc")]
-        if auc:  # issue 19: pooled margin >= 0.01 and every cutoff's interval above zero
-            pooled = [r for r in auc if r.get("cutoff") == "pooled"]
-            cuts = [r for r in auc if r.get("cutoff") != "pooled"]
-            above = sum(1 for r in cuts if (r.get("ci_low") or 0) > 0)
-            margin = pooled[0].get("difference") if pooled else None
-            bars.append(["backtest", f"{case.get('dataset')}: churn roc_auc − strongest baseline, pooled margin; "
-                         "cutoffs with the interval above 0 (issue 19)", f"{fmt(margin)}; {above} of {len(cuts)}",
-                         "≥ 0.010; all", margin is not None and margin >= 0.01 and above == len(cuts)])
+        for task, metric, margin in ISSUE19_MARGINS:
+            bar = _margin_bar(case, rows, task, metric, margin)
+            if bar:
+                bars.append(bar)
         for r in rows:
             if r.get("cutoff") == "pooled":
+                no_worse = r.get("metric") in _LOWER_IS_BETTER  # issue 19: calibration no worse than the baseline
                 bars.append(["backtest", f"{case.get('dataset')}, pooled over {len(case.get('cutoffs', []))} cutoffs: "
                              f"{r.get('task')} {r.get('metric')} − {r.get('baseline_name')}",
                              f"{fmt(r.get('difference'))} [{fmt(r.get('ci_low'))}, {fmt(r.get('ci_high'))}]",
-                             "interval on the better side of 0", _backtest_verdict(r) == "model better"])
+                             "interval not on the worse side of 0" if no_worse else "interval on the better side of 0",
+                             _backtest_verdict(r) != "**model worse**" if no_worse
+                             else _backtest_verdict(r) == "model better"])
     return out
 
 
