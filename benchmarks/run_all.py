@@ -631,6 +631,7 @@ def render_cltv_directions(d: dict[str, Any], bars: list[list[Any]]) -> list[str
             out += table(["scorer", "Spearman", "normalized Gini", "decile MAPE"],
                          ([name, m.get("spearman"), m.get("normalized_gini"), m.get("decile_mape")]
                           for name, m in means.items()), digits=4)
+    return out
 
 
 #: issue 15's target for `cxml train` on a parquet dataset bigger than memory: (seconds, peak RSS GB) by size
