@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from cxml._checks import check_bool, check_float, check_int, check_random_state
+from cxml._params import keep_init_args
 from cxml.churn._optim import minimize_log_params, report_convergence
 from cxml.churn.summary import time_unit_days
 from cxml.exceptions import NotFittedError, ParameterError
@@ -42,12 +43,7 @@ class BTYDModel(BaseEstimator):
         strict: bool = False,
         random_state: int | None = 0,
     ) -> None:
-        self.penalizer = penalizer
-        self.time_unit = time_unit
-        self.tol = tol
-        self.max_iter = max_iter
-        self.strict = strict
-        self.random_state = random_state
+        keep_init_args(self, locals())
 
     # ------------------------------------------------------------------ subclass hooks
     def _loglik(self, params: np.ndarray, data: FitData) -> tuple[np.ndarray, np.ndarray]:

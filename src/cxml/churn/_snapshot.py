@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from cxml._checks import check_bool, check_choice, check_fraction, check_int, check_random_state
+from cxml._params import keep_init_args
 from cxml.churn import _lgbm, _persist
 from cxml.churn._docs import fill_doc
 from cxml.churn._hybrid import BTYD_COLUMNS, BTYD_TIME_UNIT, BTYDParams, fit_btyd
@@ -64,19 +65,7 @@ class SnapshotModel(BaseEstimator):
         random_state: int | None = 0,
         n_jobs: int = 1,
     ) -> None:
-        self.horizon = horizon
-        self.n_snapshots = n_snapshots
-        self.snapshot_step = snapshot_step
-        self.windows = windows
-        self.lgbm_params = lgbm_params
-        self.use_bgnbd_features = use_bgnbd_features
-        self.bgnbd_prior = bgnbd_prior
-        self.held_out_fraction = held_out_fraction
-        self.refit = refit
-        self.max_rounds = max_rounds
-        self.early_stopping_rounds = early_stopping_rounds
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+        keep_init_args(self, locals())
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from cxml._checks import check_bool, check_choice
+from cxml._params import keep_init_args
 from cxml.churn import _lgbm, _persist
 from cxml.churn import metrics as M
 from cxml.churn._calibration import apply_calibrator, blend_weight, fit_calibrator, load_blend_weight
@@ -140,10 +141,7 @@ class ChurnModel(ExplainedModel):
         **shared: Any,
     ) -> None:
         super().__init__(horizon=horizon, **shared)
-        self.calibration = calibration
-        self.rhythm_features = rhythm_features
-        self.linear_prior = linear_prior
-        self.blend = blend
+        keep_init_args(self, locals())
 
     def _objective(self) -> dict[str, Any]:
         return {"objective": "binary", "metric": "auc"}

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from cxml._checks import check_bool, check_float, check_int, check_random_state
+from cxml._params import keep_init_args
 from cxml.exceptions import ParameterError
 from cxml.recommend._state import saved_array
 from cxml.recommend.base import BaseRecommender
@@ -72,18 +73,7 @@ class ALSRecommender(BaseRecommender):
         repeat_weight: float = 0.5,
         repeat_half_life: float | None = 90.0,
     ) -> None:
-        self.factors = factors
-        self.regularization = regularization
-        self.alpha = alpha
-        self.iterations = iterations
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.num_threads = num_threads
-        self.use_native = use_native
-        self.use_cg = use_cg
-        self.calculate_training_loss = calculate_training_loss
-        self.repeat_weight = repeat_weight
-        self.repeat_half_life = repeat_half_life
+        keep_init_args(self, locals())
 
     name = "als"
 

@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from cxml._checks import check_bool, check_choice, check_float, check_fraction, check_int, check_random_state
+from cxml._params import keep_init_args
 from cxml.data import as_events
 from cxml.exceptions import BundleError, DataWarning, InsufficientDataError, ParameterError
 from cxml.recommend._cost import build_seconds, score_seconds, shape_of
@@ -124,18 +125,10 @@ class AutoRecommender(BaseRecommender):
         time_budget: float | None = 120.0,
         progress: bool = True,
     ) -> None:
-        self.k = k
-        self.candidates = candidates
-        self.budget = budget
-        self.valid_fraction = valid_fraction
-        self.blend = blend
-        self.random_state = random_state
-        self.repeat_weight = repeat_weight
-        self.repeat_half_life = repeat_half_life
-        self.time_budget = time_budget
-        self.progress = progress
+        keep_init_args(self, locals())
 
     name = "auto"
+    candidates: tuple[str, ...] | str  # a str after set_params or load, made a tuple again by _restore
 
     def _candidate_names(self) -> list[str]:
         raw = self.candidates.split(",") if isinstance(self.candidates, str) else self.candidates

@@ -7,6 +7,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from cxml._checks import check_bool, check_choice, check_float, check_int
+from cxml._params import keep_init_args
 from cxml.recommend._matrix import binarised, decay_weights
 from cxml.recommend._persist import csr_arrays
 from cxml.recommend._sparse import cosine_topk
@@ -52,10 +53,7 @@ class PopularityRecommender(BaseRecommender):
         repeat_weight: float = 0.5,
         repeat_half_life: float | None = 90.0,
     ) -> None:
-        self.by = by
-        self.half_life = half_life
-        self.repeat_weight = repeat_weight
-        self.repeat_half_life = repeat_half_life
+        keep_init_args(self, locals())
 
     name = "popularity"
 
@@ -137,11 +135,7 @@ class ItemKNNRecommender(BaseRecommender):
         repeat_weight: float = 0.5,
         repeat_half_life: float | None = 90.0,
     ) -> None:
-        self.k_neighbors = k_neighbors
-        self.shrinkage = shrinkage
-        self.binary = binary
-        self.repeat_weight = repeat_weight
-        self.repeat_half_life = repeat_half_life
+        keep_init_args(self, locals())
 
     name = "itemknn"
 

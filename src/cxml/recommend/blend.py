@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from cxml._checks import check_float
+from cxml._params import keep_init_args
 from cxml.exceptions import BundleError, ParameterError
 from cxml.recommend._blendrank import Allowed, blend_topk
 from cxml.recommend._state import FitState, saved_array, saved_text
@@ -93,11 +94,7 @@ class BlendRecommender(BaseRecommender):
         repeat_weight: float = 0.5,
         repeat_half_life: float | None = 90.0,
     ) -> None:
-        self.model = model
-        self.weight = weight
-        self.popularity_half_life = popularity_half_life
-        self.repeat_weight = repeat_weight
-        self.repeat_half_life = repeat_half_life
+        keep_init_args(self, locals())
 
     name = "blend"
 

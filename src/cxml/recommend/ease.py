@@ -13,6 +13,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from cxml._checks import check_bool, check_float, check_int
+from cxml._params import keep_init_args
 from cxml.exceptions import BundleError, MemoryBudgetError
 from cxml.recommend._matrix import binarised
 from cxml.recommend._state import saved_array
@@ -86,12 +87,7 @@ class EASERecommender(BaseRecommender):
         repeat_weight: float = 0.5,
         repeat_half_life: float | None = 90.0,
     ) -> None:
-        self.l2 = l2
-        self.binary = binary
-        self.max_items = max_items
-        self.max_memory_bytes = max_memory_bytes
-        self.repeat_weight = repeat_weight
-        self.repeat_half_life = repeat_half_life
+        keep_init_args(self, locals())
 
     name = "ease"
 
