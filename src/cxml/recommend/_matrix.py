@@ -119,6 +119,26 @@ def to_csr(
     return m.astype(np.float32)
 
 
+def to_csr_pair(
+    user_codes: np.ndarray, item_codes: np.ndarray, first: np.ndarray, second: np.ndarray, shape: tuple[int, int]
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """:func:`to_csr` of two value arrays over the same (user, item) pairs, sorted and summed once.
+
+    The two arrays travel as the real and imaginary parts of one complex array, so scipy sums the
+    duplicates of both in one pass; each part equals its own :func:`to_csr` exactly (float64 sums
+    in the same order, then float32).
+    """
+    both = sp.csr_matrix(
+        (first.astype(np.float64) + 1j * second.astype(np.float64),
+         (user_codes.astype(np.int64), item_codes.astype(np.int64))),
+        shape=shape,
+    )
+    both.sum_duplicates()
+    both.sort_indices()
+    return (sp.csr_matrix((both.data.real.astype(np.float32), both.indices, both.indptr), shape=shape),
+            sp.csr_matrix((both.data.imag.astype(np.float32), both.indices.copy(), both.indptr.copy()), shape=shape))
+
+
 def with_codes(rows: pd.DataFrame, user_map: IdMap, item_map: IdMap) -> pd.DataFrame:
     """``rows`` plus int columns ``u`` and ``i`` (internal codes), keeping only rows known to both maps."""
     u = encode(rows["customer"], user_map)

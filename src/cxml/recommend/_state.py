@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from cxml.data import IdMap
 from cxml.exceptions import BundleError, InsufficientDataError
-from cxml.recommend._matrix import UNUSABLE, decay_weights, id_map, interaction_matrix, purchase_rows
+from cxml.recommend._matrix import UNUSABLE, decay_weights, id_map, interaction_matrix, purchase_rows, to_csr_pair
 from cxml.recommend._persist import csr_from
 
 __all__ = [
@@ -118,16 +118,17 @@ def build_state(events: pd.DataFrame, weight: str, repeat_half_life: float | Non
     items, i = id_map(rows["item"])
     rows = rows.assign(u=u, i=i)
     shape = (len(users), len(items))
-    X = interaction_matrix(rows, rows["w"].to_numpy(), shape)
     reference = pd.Timestamp(rows["ts"].max())
+    decay = decay_weights(rows["ts"].to_numpy(), reference.to_datetime64(), repeat_half_life)
+    X, repeats = to_csr_pair(u, i, rows["w"].to_numpy(), decay, shape)
     return FitState(
         user_map=users,
         item_map=items,
         weight=weight,
         reference_time=reference,
         user_items=X,
-        user_repeat=repeat_matrix(rows, shape, reference, repeat_half_life),
-        item_popularity=np.diff(X.tocsc().indptr).astype(np.float64),
+        user_repeat=repeats,
+        item_popularity=np.bincount(X.indices, minlength=shape[1]).astype(np.float64),
         rows=rows,
     )
 
