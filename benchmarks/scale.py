@@ -34,9 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,10 +42,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import _results
 import numpy as np
 import pandas as pd
-import psutil
 from _memory import PeakRSS  # benchmarks/ is on sys.path when a script runs
+from _results import machine_block, write_result
 
 import cxml
 from cxml import Scorer
@@ -108,18 +107,7 @@ def child(spec_path: str) -> int:
 
 
 def run_child(spec: dict[str, Any], work: Path) -> dict[str, Any]:
-    spec_path = work / f"spec-{spec['tag']}.json"
-    spec_path.write_text(json.dumps(spec))
-    log = work / f"child-{spec['tag']}.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", str(spec_path)],
-                                stdout=fh, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"child {spec['tag']} failed: {log.read_text()[-3000:]}")
-    result = dict(json.loads(Path(spec["result"]).read_text()))
-    result["child_maxrss"] = usage.ru_maxrss * 1024
-    return result
+    return _results.run_child(str(Path(__file__).resolve()), spec, work)
 
 
 def customer_sample(datasets: list[Path], per_dataset: int) -> pd.DataFrame:
@@ -255,14 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                                  Path(tmp))
     print_table(result)
     result.update(benchmark="scale", quick=args.quick, total_seconds=time.perf_counter() - t0,
-                  machine={"python": platform.python_version(), "cpus": os.cpu_count(), "cxml": cxml.__version__,
-                           "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-                           "numpy": np.__version__, "pandas": pd.__version__,
-                           "loadavg_start": load_start, "loadavg_end": os.getloadavg()})
-    if not (args.quick or args.no_write):
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1, default=str) + "\n")
-        print(f"\nwrote {args.out}")
+                  machine=machine_block(load_start))
+    write_result(result, args.out, skip=args.quick or args.no_write)
     return 0
 
 
