@@ -125,10 +125,10 @@ def build_state(events: pd.DataFrame, weight: str, repeat_half_life: float | Non
         user_map=users,
         item_map=items,
         weight=weight,
+        item_popularity=np.bincount(X.indices, minlength=shape[1]).astype(np.float64),  # buying customers
         reference_time=reference,
         user_items=X,
         user_repeat=repeats,
-        item_popularity=np.bincount(X.indices, minlength=shape[1]).astype(np.float64),
         rows=rows,
     )
 
