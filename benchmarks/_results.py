@@ -1,4 +1,4 @@
-"""What every scale benchmark writes with its results: the machine block and the JSON file."""
+"""What the scale and scoring benchmarks share: the bundle they score, the child run, the machine block, the JSON."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import os
 import platform
 import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ import pandas as pd
 import psutil
 
 import cxml
+from cxml.churn import ChurnModel, CLTVModel
+from cxml.recommend import ALSRecommender
 
 
 def machine_block(load_start: Any) -> dict[str, Any]:
@@ -47,3 +51,25 @@ def run_child(script: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
     result = dict(json.loads(Path(spec["result"]).read_text()))
     result["child_maxrss"] = usage.ru_maxrss * 1024
     return result
+
+
+def fit_models(events: pd.DataFrame, as_of: str) -> tuple[dict[str, Any], dict[str, float]]:
+    """The benchmark bundle's models fitted on ``events`` and each fit's seconds.
+
+    ALS (64 factors, 10 iterations), churn (90 days) and CLTV (180 days) with 2 snapshots, seed 0;
+    the synthetic data's snapshot/cutoff notes (DataWarning) are silenced.
+    """
+    makers = {
+        "als": lambda: ALSRecommender(factors=64, iterations=10, random_state=0).fit(events),
+        "churn": lambda: ChurnModel(horizon="90D", n_snapshots=2, random_state=0).fit(events, as_of=as_of),
+        "cltv": lambda: CLTVModel(horizon="180D", n_snapshots=2, random_state=0).fit(events, as_of=as_of),
+    }
+    models: dict[str, Any] = {}
+    seconds: dict[str, float] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", cxml.DataWarning)
+        for name, make in makers.items():
+            t0 = time.perf_counter()
+            models[name] = make()
+            seconds[name] = time.perf_counter() - t0
+    return models, seconds

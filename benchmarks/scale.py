@@ -46,14 +46,12 @@ import _results
 import numpy as np
 import pandas as pd
 from _memory import PeakRSS  # benchmarks/ is on sys.path when a script runs
-from _results import machine_block, write_result
+from _results import fit_models, machine_block, write_result
 
 import cxml
 from cxml import Scorer
 from cxml.bundle import save_bundle
-from cxml.churn import ChurnModel, CLTVModel
 from cxml.data._scale import write_dataset
-from cxml.recommend import ALSRecommender
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scale.json"
 AS_OF = "2025-01-01"
@@ -123,18 +121,8 @@ def customer_sample(datasets: list[Path], per_dataset: int) -> pd.DataFrame:
 
 def fit_bundle(datasets: list[Path], per_dataset: int, work: Path) -> tuple[Path, dict[str, Any]]:
     events = customer_sample(datasets, per_dataset)
-    fit: dict[str, float] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", cxml.DataWarning)
-        t0 = time.perf_counter()
-        rec = ALSRecommender(factors=64, iterations=10, random_state=0).fit(events)
-        fit["als"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        churn = ChurnModel(horizon="90D", n_snapshots=2, random_state=0).fit(events, as_of=AS_OF)
-        fit["churn"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        cltv = CLTVModel(horizon="180D", n_snapshots=2, random_state=0).fit(events, as_of=AS_OF)
-        fit["cltv"] = time.perf_counter() - t0
+    models, fit = fit_models(events, AS_OF)
+    rec, churn, cltv = models["als"], models["churn"], models["cltv"]
     path = save_bundle(work / "bundle", recommender=rec, churn=churn, cltv=cltv, metadata={"as_of": AS_OF})
     info = {"fitted_on": f"the first {per_dataset:,} customers of each dataset", "events": len(events),
             "customers": int(events["customer_id"].nunique()), "fit_seconds": fit,

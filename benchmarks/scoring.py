@@ -35,23 +35,22 @@ import json
 import os
 import platform
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
+import _results
 import numpy as np
 import pandas as pd
 import psutil
 from _memory import PeakRSS  # benchmarks/ is on sys.path when a script runs
+from _results import fit_models
 
 import cxml
 from cxml import Scorer
 from cxml.bundle import save_bundle
-from cxml.churn import ChurnModel, CLTVModel
 from cxml.recommend import ALSRecommender
 
 RESULTS = Path(__file__).resolve().parent / "results" / "scoring.json"
@@ -175,19 +174,9 @@ def child_score(spec_path: str) -> int:
 
 
 def run_child(spec: dict[str, Any], work: Path) -> dict[str, Any]:
-    """Start the child, wait with ``os.wait4`` to get its own resource usage (ru_maxrss, kB on Linux)."""
-    spec_path = work / f"spec-{spec['tag']}.json"
-    spec_path.write_text(json.dumps(spec))
-    log_path = work / f"child-{spec['tag']}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", str(spec_path)],
-                                stdout=log, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"scoring child failed ({proc.returncode}): {log_path.read_text()[-3000:]}")
-    result = dict(json.loads(Path(spec["result"]).read_text()))
-    result["child_maxrss_bytes"] = usage.ru_maxrss * 1024
+    """Run the child in a fresh process (its own ru_maxrss); check the rows it wrote."""
+    result = _results.run_child(str(Path(__file__).resolve()), spec, work)
+    result["child_maxrss_bytes"] = result.pop("child_maxrss")
     scored = pd.read_parquet(spec["out"], columns=["customer_id"])["customer_id"]
     result["rows_written"] = len(scored)
     result["duplicates"] = int(scored.duplicated().sum())
@@ -201,18 +190,8 @@ def batch_benchmark(n_customers: int, chunk_sizes: list[int], repeats: int, work
     n_purchases = int((events["event_type"] == "purchase").sum())
     print(f"events: {len(events):,} ({n_purchases:,} purchase lines) for {n_customers:,} customers, "
           f"{events['item_id'].nunique():,} items, generated in {gen_s:.1f}s", flush=True)
-    fit_s: dict[str, float] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", cxml.DataWarning)  # snapshot/cutoff notes of the synthetic data
-        t0 = time.perf_counter()
-        rec = ALSRecommender(factors=64, iterations=10, random_state=0).fit(events)
-        fit_s["als"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        churn = ChurnModel(horizon="90D", n_snapshots=2, random_state=0).fit(events, as_of=AS_OF)
-        fit_s["churn"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        cltv = CLTVModel(horizon="180D", n_snapshots=2, random_state=0).fit(events, as_of=AS_OF)
-        fit_s["cltv"] = time.perf_counter() - t0
+    models, fit_s = fit_models(events, AS_OF)
+    rec, churn, cltv = models["als"], models["churn"], models["cltv"]
     print("fit seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in fit_s.items()), flush=True)
     bundle = save_bundle(work / "bundle", recommender=rec, churn=churn, cltv=cltv,
                          metadata={"as_of": AS_OF, "benchmark": "scoring"})
