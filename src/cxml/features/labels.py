@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cxml._docs import fill_doc
+from cxml._docs import COMMON, doc_filler
 from cxml.data import as_events
 from cxml.features._base import Prepared, prepare
 from cxml.schema import Columns, parse_as_of, parse_horizon
@@ -25,15 +25,18 @@ __all__ = ["CHURNED", "FUTURE_VALUE", "churn_labels", "future_value", "labels_fr
 CHURNED = "churned"
 FUTURE_VALUE = "future_value"
 
+#: the arguments and errors of both label functions, written once
+_fill_doc = doc_filler({
+    "label_parameters": "\n".join(["Parameters", "----------", COMMON["events"], COMMON["label_window"]]),
+    "label_raises": "\n".join(["Raises", "------", COMMON["label_raises"]]),
+})
 
-@fill_doc
+
+@_fill_doc
 def churn_labels(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
     """1 = no purchase row in ``[as_of, as_of + horizon)``, for customers existing at ``as_of``.
 
-    Parameters
-    ----------
-    {{events}}
-    {{label_window}}
+    {{label_parameters}}
 
     Returns
     -------
@@ -41,8 +44,6 @@ def churn_labels(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
         int8 (1 = churned, 0 = bought in the window) named ``churned``, indexed by ``customer_id``
         (sorted), one entry per customer existing at ``as_of``.
 
-    Raises
-    ------
     {{label_raises}}
 
     Examples
@@ -56,14 +57,11 @@ def churn_labels(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
     return _labels(events, as_of, horizon)[CHURNED]
 
 
-@fill_doc
+@_fill_doc
 def future_value(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
     """Net spend (refunds included, clipped at 0) in ``[as_of, as_of + horizon)``.
 
-    Parameters
-    ----------
-    {{events}}
-    {{label_window}}
+    {{label_parameters}}
 
     Returns
     -------
@@ -72,8 +70,6 @@ def future_value(events: pd.DataFrame, as_of: Any, horizon: Any) -> pd.Series:
         existing at ``as_of``: the summed ``amount`` of ``purchase`` events in the window (unknown
         amounts count as 0), clipped at 0.
 
-    Raises
-    ------
     {{label_raises}}
 
     Examples

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from cxml._docs import doc_filler
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -36,6 +38,9 @@ _STYLE: dict[str, Any] = {
     "xtick.labelsize": 11, "ytick.labelsize": 11, "axes.spines.top": False, "axes.spines.right": False,
 }
 BLUE, ORANGE, GREY, GREEN, RED = "#2f6ea8", "#e07b39", "#8c8c8c", "#3a8f5c", "#b9403a"
+
+#: what every chart function returns, described once
+_fill_doc = doc_filler({"png_uri": "Returns\n-------\nstr\n    A ``data:image/png;base64,...`` URI."})
 
 
 @contextmanager
@@ -80,6 +85,7 @@ def _period_axes(axes: list[Axes], labels: list[str]) -> None:
         ax.grid(axis="y", alpha=0.3)
 
 
+@_fill_doc
 def monthly_chart(monthly: pd.DataFrame) -> str:
     """Customers who bought (active and new) and net revenue per month, side by side.
 
@@ -88,10 +94,7 @@ def monthly_chart(monthly: pd.DataFrame) -> str:
     monthly
         Indexed by month label (str) with columns ``active``, ``new`` and ``revenue``.
 
-    Returns
-    -------
-    str
-        A ``data:image/png;base64,...`` URI.
+    {{png_uri}}
     """
     x = np.arange(len(monthly))
 
@@ -110,6 +113,7 @@ def monthly_chart(monthly: pd.DataFrame) -> str:
     return _draw(3.8, draw, ncols=2)
 
 
+@_fill_doc
 def bar_chart(labels: Sequence[str], series: dict[str, Sequence[float]], title: str, xlabel: str) -> str:
     """Horizontal grouped bars: one group per label, one bar per series (first series on top).
 
@@ -122,10 +126,7 @@ def bar_chart(labels: Sequence[str], series: dict[str, Sequence[float]], title: 
     title, xlabel
         Chart title and value-axis label.
 
-    Returns
-    -------
-    str
-        A ``data:image/png;base64,...`` URI.
+    {{png_uri}}
     """
     y = np.arange(len(labels))
     k = max(len(series), 1)
@@ -148,6 +149,7 @@ def bar_chart(labels: Sequence[str], series: dict[str, Sequence[float]], title: 
     return _draw(max(2.4, 0.28 * len(labels) * k + 1.3), draw)
 
 
+@_fill_doc
 def trend_chart(cx: pd.DataFrame) -> str:
     """NPS and CSAT (percent, left) and, when answered, CES (mean answer, right) per period.
 
@@ -156,10 +158,7 @@ def trend_chart(cx: pd.DataFrame) -> str:
     cx
         Indexed by period label (str) with columns ``nps``, ``csat`` and ``ces`` (NaN = no answers).
 
-    Returns
-    -------
-    str
-        A ``data:image/png;base64,...`` URI.
+    {{png_uri}}
     """
     x = np.arange(len(cx))
     has_ces = bool(cx["ces"].notna().any())
@@ -181,6 +180,7 @@ def trend_chart(cx: pd.DataFrame) -> str:
     return _draw(3.6, draw, ncols=2 if has_ces else 1)
 
 
+@_fill_doc
 def histogram_chart(p: np.ndarray, title: str, xlabel: str) -> str:
     """Histogram of probabilities in 20 bins over [0, 1].
 
@@ -191,10 +191,7 @@ def histogram_chart(p: np.ndarray, title: str, xlabel: str) -> str:
     title, xlabel
         Chart title and x-axis label.
 
-    Returns
-    -------
-    str
-        A ``data:image/png;base64,...`` URI.
+    {{png_uri}}
     """
 
     def draw(axes: list[Axes]) -> None:
@@ -209,6 +206,7 @@ def histogram_chart(p: np.ndarray, title: str, xlabel: str) -> str:
     return _draw(3.2, draw)
 
 
+@_fill_doc
 def lift_calibration_chart(share: np.ndarray, lift: np.ndarray, table: pd.DataFrame, title: str) -> str:
     """Two panels: cumulative lift against the share contacted, and observed against predicted churn.
 
@@ -222,10 +220,7 @@ def lift_calibration_chart(share: np.ndarray, lift: np.ndarray, table: pd.DataFr
     title
         Title above both panels (e.g. the check's date).
 
-    Returns
-    -------
-    str
-        A ``data:image/png;base64,...`` URI.
+    {{png_uri}}
     """
 
     def draw(axes: list[Axes]) -> None:
@@ -253,6 +248,7 @@ def lift_calibration_chart(share: np.ndarray, lift: np.ndarray, table: pd.DataFr
     return _draw(4.0, draw, ncols=2)
 
 
+@_fill_doc
 def forest_chart(labels: Sequence[str], diff: np.ndarray, low: np.ndarray, high: np.ndarray, unit: str) -> str:
     """Improvements of the model over its baseline as points with their interval as a bar, zero dashed.
 
@@ -266,10 +262,7 @@ def forest_chart(labels: Sequence[str], diff: np.ndarray, low: np.ndarray, high:
     unit
         What the differences are measured in, for the axis label.
 
-    Returns
-    -------
-    str
-        A ``data:image/png;base64,...`` URI.
+    {{png_uri}}
     """
     y = np.arange(len(labels))
 
