@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,28 +23,45 @@ from cxml.scoring import Scorer
 
 __all__ = ["SECTION_TITLES", "build"]
 
-#: every section in page order: (builder, title); the builders fall back to a sentence when a model is missing
-SECTIONS: tuple[Callable[[Context], Section], ...] = (
-    customers_section,
-    segments_section,
-    feedback_section,
-    churn_section,
-    equity_section,
-    at_risk_section,
-    recommend_section,
-    evaluation_section,
+#: how a sentence names each model a section may need
+MODEL_NAMES = {"churn": "churn model", "cltv": "CLTV model", "recommender": "recommender"}
+
+
+@dataclass(frozen=True)
+class Part:
+    """One section of the page: its anchor, ``<h2>`` title, the bundle models it needs, and the
+    function that fills in its takeaway, charts, tables and notes (called only when the bundle
+    holds every model in ``needs``)."""
+
+    key: str
+    title: str
+    fill: Callable[[Context, Section], Section]
+    needs: tuple[str, ...] = ()
+
+    def make(self, ctx: Context) -> Section:
+        """The filled section, or one sentence saying which model the bundle lacks."""
+        section = Section(self.key, self.title, "")
+        if all(ctx.has(model) for model in self.needs):
+            return self.fill(ctx, section)
+        names = " or no ".join(MODEL_NAMES[model] for model in self.needs)
+        why = "and this list needs both, so it is" if len(self.needs) > 1 else "so this part of the report is"
+        section.takeaway = f"The bundle has no {names}, {why} left out."
+        return section
+
+
+#: every section in page order
+SECTIONS = (
+    Part("customers", "Customers and revenue over time", customers_section),
+    Part("segments", "Customer segments (RFM)", segments_section),
+    Part("feedback", "Customer feedback: NPS, CSAT and CES", feedback_section),
+    Part("churn", "Churn risk", churn_section, needs=("churn",)),
+    Part("equity", "Expected value by segment (customer equity)", equity_section, needs=("cltv",)),
+    Part("at-risk", "Customers worth saving", at_risk_section, needs=("churn", "cltv")),
+    Part("recommend", "Recommendation examples", recommend_section, needs=("recommender",)),
+    Part("evaluation", "Models against their baselines", evaluation_section),
 )
 #: the ``<h2>`` title of each section, in page order
-SECTION_TITLES = (
-    "Customers and revenue over time",
-    "Customer segments (RFM)",
-    "Customer feedback: NPS, CSAT and CES",
-    "Churn risk",
-    "Expected value by segment (customer equity)",
-    "Customers worth saving",
-    "Recommendation examples",
-    "Models against their baselines",
-)
+SECTION_TITLES = tuple(part.title for part in SECTIONS)
 
 
 def _scorer(bundle_or_scorer: Any) -> Scorer:
@@ -184,7 +202,7 @@ def build(
     ctx = Context(as_events(events), ts, _scorer(bundle_or_scorer), catalogue, _evaluation_arg(evaluation), reasons)
     if not purchase_mask(events_before(ctx.events, ts)).any():
         raise InsufficientDataError(f"the events hold no purchase before as_of={ts.date()}; nothing to report")
-    sections = [make(ctx) for make in SECTIONS]
+    sections = [part.make(ctx) for part in SECTIONS]
     html = render_html(sections, title=title or f"Customer report — {ts.date()}", summary=_summary(ctx),
                        as_of=str(ts.date()))
     return write_atomic(html, target, overwrite=overwrite)

@@ -82,11 +82,11 @@ def _revenue_takeaway(history: pd.DataFrame, as_of: pd.Timestamp) -> str:
     return f"Net revenue in the last 3 months is {fmt_money(now)}; {who}."
 
 
-def customers_section(ctx: Context) -> Section:
+def customers_section(ctx: Context, section: Section) -> Section:
     """1. Customers who bought, new customers and net revenue per month, with a year-on-year takeaway."""
     history = events_before(ctx.events, ctx.as_of)
     monthly = _monthly(history, ctx.as_of)
-    section = Section("customers", "Customers and revenue over time", _revenue_takeaway(history, ctx.as_of))
+    section.takeaway = _revenue_takeaway(history, ctx.as_of)
     section.charts.append(
         Chart(_charts.monthly_chart(monthly), "customers who bought, new customers and net revenue per month")
     )
@@ -101,7 +101,7 @@ def customers_section(ctx: Context) -> Section:
     return section
 
 
-def segments_section(ctx: Context) -> Section:
+def segments_section(ctx: Context, section: Section) -> Section:
     """2. RFM segments: size and revenue share, as a table and a bar chart."""
     summary = segment_summary(ctx.rfm)
     summary = summary.loc[summary["n_customers"] > 0]
@@ -111,7 +111,7 @@ def segments_section(ctx: Context) -> Section:
         f"{fmt_int(summary['n_customers'].sum())} customers and bring {fmt_pct(summary.at[top, 'revenue_share'])} "
         "of the revenue so far."
     )
-    section = Section("segments", "Customer segments (RFM)", takeaway)
+    section.takeaway = takeaway
     labels = [str(s) for s in summary.index]
     section.charts.append(
         Chart(
@@ -199,19 +199,17 @@ def _cx_takeaway(cx: pd.DataFrame, period: str) -> str:
     return "No feedback scores."  # unreachable: the caller checks that answers exist
 
 
-def feedback_section(ctx: Context) -> Section:
+def feedback_section(ctx: Context, section: Section) -> Section:
     """3. NPS / CSAT / CES trend; a sentence instead when the events carry no answers."""
-    title = "Customer feedback: NPS, CSAT and CES"
     cx, period = _cx_frame(ctx)
     if cx.empty or int(cx[["nps_n", "csat_n", "ces_n"]].to_numpy().sum()) == 0:
-        return Section(
-            "feedback",
-            title,
-            "The events carry no NPS, CSAT or CES answers before this date, so there is no trend to show.",
+        section.takeaway = (
+            "The events carry no NPS, CSAT or CES answers before this date, so there is no trend to show."
         )
+        return section
     cx = cx.copy()
     cx.index = [str(p) for p in cx.index]
-    section = Section("feedback", title, _cx_takeaway(cx, period))
+    section.takeaway = _cx_takeaway(cx, period)
     section.charts.append(Chart(_charts.trend_chart(cx), f"NPS, CSAT and CES per {period}"))
     kinds = [(c, name, d) for c, name, d in (("nps", "NPS", 1), ("csat", "CSAT (%)", 1), ("ces", "CES", 2))
              if cx[c].notna().any()]

@@ -39,11 +39,8 @@ def _examples(ctx: Context) -> list[str]:
     return chosen
 
 
-def recommend_section(ctx: Context) -> Section:
+def recommend_section(ctx: Context, section: Section) -> Section:
     """7. A few customers' top-5 items (names from the catalogue when given)."""
-    title = "Recommendation examples"
-    if not ctx.has("recommender"):
-        return Section("recommend", title, "The bundle has no recommender, so this part of the report is left out.")
     customers = _examples(ctx)
     recs = ctx.scorer.recommend(customers, k=K, exclude_seen=True)
     names: Mapping[str, str] = {}
@@ -58,7 +55,7 @@ def recommend_section(ctx: Context) -> Section:
         if len(recs)
         else "The recommender had no items to suggest for these customers."
     )
-    section = Section("recommend", title, takeaway)
+    section.takeaway = takeaway
     segment = ctx.segment_of(pd.Index(customers))
     rows = []
     for c in customers:
@@ -147,22 +144,20 @@ def _evaluation_takeaway(verdicts: list[str], has_ci: bool) -> str:
     return text + "."
 
 
-def evaluation_section(ctx: Context) -> Section:
+def evaluation_section(ctx: Context, section: Section) -> Section:
     """8. The models against their baselines: a table, and differences with intervals when given."""
-    title = "Models against their baselines"
     if ctx.evaluation is None:
-        return Section(
-            "evaluation",
-            title,
+        section.takeaway = (
             "No evaluation was passed to the report; give the result of cxml.churn.evaluate_churn / evaluate_cltv "
-            "or a backtest table (evaluation=...) to compare the models with simple baselines here.",
+            "or a backtest table (evaluation=...) to compare the models with simple baselines here."
         )
+        return section
     frame = evaluation_frame(ctx.evaluation)
     metric = frame["metric"].astype(str).tolist()
     diff, low, high = _numeric(frame["difference"]), _numeric(frame["ci_low"]), _numeric(frame["ci_high"])
     verdicts = [_verdict(m, d, lo, hi) for m, d, lo, hi in zip(metric, diff, low, high, strict=True)]
     has_ci = bool(np.isfinite(low).any() and np.isfinite(high).any())
-    section = Section("evaluation", title, _evaluation_takeaway(verdicts, has_ci))
+    section.takeaway = _evaluation_takeaway(verdicts, has_ci)
     extra = [c for c in frame.columns if c not in EVALUATION_COLUMNS]
     columns = [*extra, *EVALUATION_COLUMNS[:4], "95 % interval", "verdict"]
     rows = [

@@ -25,16 +25,6 @@ __all__ = [
 TOP_AT_RISK = 20
 
 
-def _missing(key: str, title: str, models: str) -> Section:
-    return Section(key, title, f"The bundle has no {models}, so this part of the report is left out.")
-
-
-def _missing_both(key: str, title: str) -> Section:
-    return Section(
-        key, title, "The bundle has no churn model or no CLTV model, and this list needs both, so it is left out."
-    )
-
-
 def lift_and_calibration(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """Cumulative lift curve and an equal-count calibration table of churn outcomes ``y`` against risks ``p``.
 
@@ -111,11 +101,8 @@ def _out_of_time(ctx: Context, section: Section) -> None:
         )
 
 
-def churn_section(ctx: Context) -> Section:
+def churn_section(ctx: Context, section: Section) -> Section:
     """4. Distribution of churn risk at ``as_of``, plus lift and calibration of an out-of-time check."""
-    title = "Churn risk"
-    if not ctx.has("churn"):
-        return _missing("churn", title, "churn model")
     p = ctx.risk.to_numpy(dtype=np.float64)
     days = ctx.horizon("churn").days
     high = int((p >= 0.5).sum())
@@ -123,7 +110,7 @@ def churn_section(ctx: Context) -> Section:
         f"{fmt_int(high)} of {fmt_int(p.size)} customers ({fmt_pct(high / max(p.size, 1))}) are more likely than not "
         f"to buy nothing in the next {days} days; the average risk is {fmt_pct(p.mean())}."
     )
-    section = Section("churn", title, takeaway)
+    section.takeaway = takeaway
     section.charts.append(
         Chart(
             _charts.histogram_chart(
@@ -148,11 +135,8 @@ def _equity(ctx: Context) -> pd.DataFrame:
     return out
 
 
-def equity_section(ctx: Context) -> Section:
+def equity_section(ctx: Context, section: Section) -> Section:
     """5. Customer equity: the sum of CLTV expected value per RFM segment."""
-    title = "Expected value by segment (customer equity)"
-    if not ctx.has("cltv"):
-        return _missing("equity", title, "CLTV model")
     eq = _equity(ctx)
     days = ctx.horizon("cltv").days
     top = eq["value"].idxmax()
@@ -160,7 +144,7 @@ def equity_section(ctx: Context) -> Section:
         f"Customers are expected to spend {fmt_money(eq['value'].sum())} in the next {days} days; "
         f"'{top}' customers hold {fmt_pct(eq.at[top, 'share'])} of it ({fmt_money(eq.at[top, 'value'])})."
     )
-    section = Section("equity", title, takeaway)
+    section.takeaway = takeaway
     labels = [str(s) for s in eq.index]
     section.charts.append(
         Chart(
@@ -207,11 +191,8 @@ def _model_reasons(ctx: Context, customers: pd.Index) -> pd.DataFrame | None:
     return churn.reasons(ctx.events, ctx.as_of, customers=list(customers), top=2)
 
 
-def at_risk_section(ctx: Context) -> Section:
+def at_risk_section(ctx: Context, section: Section) -> Section:
     """6. The at-risk customers worth saving: high CLTV × high risk, with reasons when given."""
-    title = "Customers worth saving"
-    if not (ctx.has("churn") and ctx.has("cltv")):
-        return _missing_both("at-risk", title)
     top = worth_saving(ctx)
     total_stake = float((ctx.risk * ctx.value.reindex(ctx.risk.index).fillna(0.0)).sum())
     days = ctx.horizon("cltv").days
@@ -220,7 +201,7 @@ def at_risk_section(ctx: Context) -> Section:
         f"but their average risk of leaving is {fmt_pct(top['risk'].mean())}; they carry "
         f"{fmt_pct(top['at_stake'].sum() / total_stake if total_stake > 0 else np.nan)} of all value at stake."
     )
-    section = Section("at-risk", title, takeaway)
+    section.takeaway = takeaway
     reasons = _reasons_text(ctx.reasons if ctx.reasons is not None else _model_reasons(ctx, top.index), top.index)
     columns = ["customer", "churn risk", "expected value", "risk × value", "segment", "days since last purchase"]
     dv, ds = money_digits(top["value"]), money_digits(top["at_stake"])
