@@ -100,15 +100,16 @@ def features_of_trusted(
     events: pd.DataFrame,
     as_of: Any,
     *,
-    windows: Sequence[Any] = DEFAULT_WINDOWS,
-    event_types: Sequence[str] | None = None,
-    feedback_types: Sequence[str] | None = None,
+    windows: Sequence[Any],
+    event_types: Sequence[str] | None,
+    feedback_types: Sequence[str] | None,
     columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """:func:`customer_features` of an events table that is already canonical (not normalised again).
 
     For cxml's own callers that received their events through :func:`cxml.data.as_events`; the
-    arguments and the result are those of :func:`customer_features`.
+    arguments and the result are those of :func:`customer_features`, whose defaults are the only
+    ones: an internal caller names the windows and types it wants.
     """
     ts = parse_as_of(as_of)
     wins = parse_windows(windows)
