@@ -65,8 +65,8 @@ class BaseRecommender(FittedStateView, BaseEstimator):
     (see the module docstring), with their checks. A subclass defines its own keyword-only
     ``__init__`` parameters, ends them with ``**shared: Unpack[RepeatParams]`` that it passes on to
     this ``__init__``, and sets the class attribute ``name`` under which
-    :data:`cxml.recommend.RECOMMENDERS` lists it; its ``__init__`` then shows the full signature
-    (:func:`~cxml.recommend._signature.show_passed_on`).
+    :data:`cxml.recommend.RECOMMENDERS` lists it. Its ``__init__`` then shows the full signature,
+    its own keywords first (to ``inspect.signature``, ``get_params``, ``clone`` and ``help()``).
 
     Parameters
     ----------
