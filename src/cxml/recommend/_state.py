@@ -8,8 +8,9 @@ models the same state instead of building it again; loading a bundle rebuilds it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Never, Self, TypeVar, overload
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,8 @@ from cxml.data import IdMap
 from cxml.exceptions import BundleError, InsufficientDataError
 from cxml.recommend._matrix import UNUSABLE, decay_weights, id_map, interaction_matrix, purchase_rows, to_csr_pair
 from cxml.recommend._persist import csr_from
+
+T = TypeVar("T")
 
 __all__ = [
     "FitState", "FittedStateView", "build_state", "repeat_matrix", "restored_state", "saved_array", "saved_csr",
@@ -44,6 +47,27 @@ class FitState:
     rows: pd.DataFrame | None = None
 
 
+class StateAttribute(property, Generic[T]):
+    """A read-only attribute of a recommender: what ``read`` takes from the model's :class:`FitState`.
+
+    A property (so ``help()`` lists it among the read-only properties, and assigning to it fails),
+    typed by what ``read`` returns.
+    """
+
+    def __init__(self, read: Callable[[FitState], T], doc: str) -> None:
+        super().__init__(lambda model: read(model._state()))
+        self.__doc__ = doc  # property keeps a subclass's docstring otherwise
+
+    if TYPE_CHECKING:  # what type checkers see; at run time property.__get__ does it
+
+        @overload
+        def __get__(self, model: None, owner: type, /) -> Self: ...
+        @overload
+        def __get__(self, model: Any, owner: type | None = None, /) -> T: ...
+        def __get__(self, model: Any, owner: type | None = None, /) -> Any: ...
+        def __set__(self, model: Any, value: Never, /) -> None: ...  # read-only: no value fits
+
+
 class FittedStateView:
     """Read-only attributes ``user_map_`` ... ``item_popularity_`` of a recommender, from its :class:`FitState`."""
 
@@ -53,40 +77,15 @@ class FittedStateView:
         """The fitted :class:`FitState` (a composing model returns its inner model's)."""
         return self.fit_state_
 
-    @property
-    def user_map_(self) -> IdMap:
-        """Known customers (external id ↔ internal row)."""
-        return self._state().user_map
+    user_map_ = StateAttribute(lambda s: s.user_map, "Known customers (external id ↔ internal row).")
+    item_map_ = StateAttribute(lambda s: s.item_map, "Known items (external id ↔ internal column).")
+    weight_ = StateAttribute(lambda s: s.weight, "The ``weight`` the model was fitted with.")
+    reference_time_ = StateAttribute(lambda s: s.reference_time, "Time of the last training purchase.")
+    user_items_ = StateAttribute(lambda s: s.user_items, "Customers × items interaction weights.")
+    user_repeat_ = StateAttribute(lambda s: s.user_repeat,
+                                  "Customers × items recency-weighted purchase counts (the repeat signal).")
+    item_popularity_ = StateAttribute(lambda s: s.item_popularity, "Distinct buying customers per item.")
 
-    @property
-    def item_map_(self) -> IdMap:
-        """Known items (external id ↔ internal column)."""
-        return self._state().item_map
-
-    @property
-    def weight_(self) -> str:
-        """The ``weight`` the model was fitted with."""
-        return self._state().weight
-
-    @property
-    def reference_time_(self) -> pd.Timestamp:
-        """Time of the last training purchase."""
-        return self._state().reference_time
-
-    @property
-    def user_items_(self) -> sp.csr_matrix:
-        """Customers × items interaction weights."""
-        return self._state().user_items
-
-    @property
-    def user_repeat_(self) -> sp.csr_matrix:
-        """Customers × items recency-weighted purchase counts (the repeat signal)."""
-        return self._state().user_repeat
-
-    @property
-    def item_popularity_(self) -> np.ndarray:
-        """Distinct buying customers per item."""
-        return self._state().item_popularity
 
 def repeat_matrix(
     rows: pd.DataFrame, shape: tuple[int, int], reference: pd.Timestamp, half_life: float | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,8 @@ from threadpoolctl import threadpool_limits
 from cxml._checks import check_bool, check_float, check_int, check_random_state
 from cxml._params import keep_init_args
 from cxml.exceptions import ParameterError
+from cxml.recommend._docs import fill_doc
+from cxml.recommend._signature import RepeatParams
 from cxml.recommend._state import saved_array
 from cxml.recommend.base import BaseRecommender
 
@@ -21,6 +23,7 @@ __all__ = ["ALSRecommender"]
 _FILTERED = np.finfo(np.float32).min  # implicit's topk score for filtered / missing slots
 
 
+@fill_doc
 class ALSRecommender(BaseRecommender):
     """Alternating least squares on the customer × item confidence matrix.
 
@@ -44,8 +47,7 @@ class ALSRecommender(BaseRecommender):
         Deprecated name of the thread count (implicit's, where 0 = all cores); use ``n_jobs``.
     use_native, use_cg, calculate_training_loss
         Passed to implicit.
-    repeat_weight, repeat_half_life
-        Repeat-purchase blend used when ``exclude_seen=False`` (see :mod:`cxml.recommend.base`).
+    {{repeat_params}}
 
     Examples
     --------
@@ -70,9 +72,9 @@ class ALSRecommender(BaseRecommender):
         use_native: bool = True,
         use_cg: bool = True,
         calculate_training_loss: bool = False,
-        repeat_weight: float = 0.5,
-        repeat_half_life: float | None = 90.0,
+        **shared: Unpack[RepeatParams],
     ) -> None:
+        super().__init__(**shared)
         keep_init_args(self, locals())
 
     name = "als"

@@ -22,6 +22,7 @@ from cxml._params import keep_init_args
 from cxml.data import as_events
 from cxml.exceptions import BundleError, DataWarning, InsufficientDataError, ParameterError
 from cxml.recommend._cost import build_seconds, score_seconds, shape_of
+from cxml.recommend._docs import fill_doc
 from cxml.recommend._grids import BUDGETS
 from cxml.recommend._matrix import COUNT
 from cxml.recommend._search import Budget, guarded_choice, run_blends, run_schedule, schedule
@@ -43,6 +44,7 @@ CANDIDATES: Final = {cls.name: cls for cls in (ALSRecommender, EASERecommender, 
                                                PopularityRecommender)}
 
 
+@fill_doc
 class AutoRecommender(BaseRecommender):
     """The default recommender: tunes the candidates on the last time slice, refits the winner.
 
@@ -72,8 +74,7 @@ class AutoRecommender(BaseRecommender):
         Also try blends of the best personal model with popularity.
     random_state
         Seed of ALS and of the random draws of larger budgets.
-    repeat_weight, repeat_half_life
-        Repeat-purchase blend for ``exclude_seen=False`` (see :mod:`cxml.recommend.base`).
+    {{repeat_params}}
     time_budget
         Seconds the whole ``fit`` may take, the refit of the winner included (None: no limit).
         Before each trial its cost (fit, validation ranking, and the refit should it win) is
@@ -125,6 +126,8 @@ class AutoRecommender(BaseRecommender):
         time_budget: float | None = 120.0,
         progress: bool = True,
     ) -> None:
+        # the shared keywords are listed here, not passed on through **shared, to keep their place
+        # in the signature (BaseRecommender's checks and docs still apply; a test pins the defaults)
         keep_init_args(self, locals())
 
     name = "auto"

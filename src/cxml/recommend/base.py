@@ -42,30 +42,49 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from cxml._checks import check_bool, check_float, check_int
+from cxml._params import keep_init_args
 from cxml.data import as_events
 from cxml.exceptions import BundleError, NotFittedError
 from cxml.recommend import _persist
+from cxml.recommend._docs import fill_doc
 from cxml.recommend._frames import as_id_array
 from cxml.recommend._matrix import COUNT
 from cxml.recommend._ranking import recommend_frame, similar_frame
+from cxml.recommend._signature import show_passed_on
 from cxml.recommend._state import FitState, FittedStateView, build_state, restored_state
 from cxml.schema import Columns
 
 __all__ = ["BaseRecommender", "recommender_class"]
 
 
+@fill_doc
 class BaseRecommender(FittedStateView, BaseEstimator):
     """Base class of all cxml recommenders (not used directly).
 
-    Subclasses define keyword-only ``__init__`` parameters that include ``repeat_weight`` and
-    ``repeat_half_life`` (see the module docstring), and the class attribute ``name`` under which
-    :data:`cxml.recommend.RECOMMENDERS` lists them.
+    It owns the parameters every recommender takes, ``repeat_weight`` and ``repeat_half_life``
+    (see the module docstring), with their checks. A subclass defines its own keyword-only
+    ``__init__`` parameters, ends them with ``**shared: Unpack[RepeatParams]`` that it passes on to
+    this ``__init__``, and sets the class attribute ``name`` under which
+    :data:`cxml.recommend.RECOMMENDERS` lists it. Its ``__init__`` then shows the full signature,
+    its own keywords first (to ``inspect.signature``, ``get_params``, ``clone`` and ``help()``).
+
+    Parameters
+    ----------
+    {{repeat_params}}
     """
 
     #: Name in :data:`cxml.recommend.RECOMMENDERS` (and in the ``cxml train`` config).
     name: str = ""
     repeat_weight: float
     repeat_half_life: float | None
+
+    def __init__(self, *, repeat_weight: float = 0.5, repeat_half_life: float | None = 90.0) -> None:
+        keep_init_args(self, locals())
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Show the keywords a subclass passes on to :meth:`__init__` in its signature."""
+        super().__init_subclass__(**kwargs)
+        show_passed_on(cls)
 
     # ------------------------------------------------------------------ hooks for subclasses
     def _check_params(self) -> None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from cxml._checks import check_bool, check_choice, check_float, check_int
 from cxml._params import keep_init_args
+from cxml.recommend._docs import fill_doc
 from cxml.recommend._matrix import binarised, decay_weights
 from cxml.recommend._persist import csr_arrays
+from cxml.recommend._signature import RepeatParams
 from cxml.recommend._sparse import cosine_topk
 from cxml.recommend._state import saved_array, saved_csr
 from cxml.recommend._topk import topk_shared
@@ -19,6 +23,7 @@ from cxml.recommend.ease import EASERecommender
 __all__ = ["EASERecommender", "ItemKNNRecommender", "PopularityRecommender"]
 
 
+@fill_doc
 class PopularityRecommender(BaseRecommender):
     """The same ranking for everybody: the most bought items (seen items still excluded per customer).
 
@@ -31,8 +36,7 @@ class PopularityRecommender(BaseRecommender):
         Optional time decay in days: each purchase (``by="weight"``) or each customer's latest
         purchase (``by="customers"``) counts ``0.5 ** (age / half_life)``, age measured back from
         the last training purchase.
-    repeat_weight, repeat_half_life
-        Repeat-purchase blend for ``exclude_seen=False`` (see :mod:`cxml.recommend.base`).
+    {{repeat_params}}
 
     ``similar_items`` returns the most popular other items.
 
@@ -50,9 +54,9 @@ class PopularityRecommender(BaseRecommender):
         *,
         by: str = "customers",
         half_life: float | None = None,
-        repeat_weight: float = 0.5,
-        repeat_half_life: float | None = 90.0,
+        **shared: Unpack[RepeatParams],
     ) -> None:
+        super().__init__(**shared)
         keep_init_args(self, locals())
 
     name = "popularity"
@@ -132,9 +136,9 @@ class ItemKNNRecommender(BaseRecommender):
         k_neighbors: int = 100,
         shrinkage: float = 0.0,
         binary: bool = True,
-        repeat_weight: float = 0.5,
-        repeat_half_life: float | None = 90.0,
+        **shared: Unpack[RepeatParams],
     ) -> None:
+        super().__init__(**shared)
         keep_init_args(self, locals())
 
     name = "itemknn"

@@ -9,7 +9,7 @@ history) and the blend reads it through :meth:`BaseRecommender._state`; nothing 
 from __future__ import annotations
 
 import json
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ from cxml._checks import check_float
 from cxml._params import keep_init_args
 from cxml.exceptions import BundleError, ParameterError
 from cxml.recommend._blendrank import Allowed, blend_topk
+from cxml.recommend._signature import RepeatParams
 from cxml.recommend._state import FitState, saved_array, saved_text
 from cxml.recommend._topk import NO_ITEM, chunks
 from cxml.recommend.base import BaseRecommender, recommender_class
@@ -91,9 +92,9 @@ class BlendRecommender(BaseRecommender):
         model: BaseRecommender | None = None,
         weight: float = 0.5,
         popularity_half_life: float | None = None,
-        repeat_weight: float = 0.5,
-        repeat_half_life: float | None = 90.0,
+        **shared: Unpack[RepeatParams],
     ) -> None:
+        super().__init__(**shared)
         keep_init_args(self, locals())
 
     name = "blend"

@@ -4,7 +4,7 @@ optionally restricted to the most popular items so that wide catalogues stay tra
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Final, Unpack
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,9 @@ from threadpoolctl import threadpool_limits
 from cxml._checks import check_bool, check_float, check_int
 from cxml._params import keep_init_args
 from cxml.exceptions import BundleError, MemoryBudgetError
+from cxml.recommend._docs import fill_doc
 from cxml.recommend._matrix import binarised
+from cxml.recommend._signature import RepeatParams
 from cxml.recommend._state import saved_array
 from cxml.recommend._topk import NO_ITEM, chunks, mask_rows, merge_topk, topk_dense, topk_shared
 from cxml.recommend.base import BaseRecommender
@@ -44,6 +46,7 @@ def _spd_inverse(gram: np.ndarray) -> np.ndarray:
     return np.asarray(np.linalg.inv(gram))  # pragma: no cover - only on a numerically singular gram
 
 
+@fill_doc
 class EASERecommender(BaseRecommender):
     """EASE: closed-form shallow autoencoder (Steck 2019, "Embarrassingly Shallow Autoencoders").
 
@@ -65,8 +68,7 @@ class EASERecommender(BaseRecommender):
         Keep at most this many items (the most popular) in the item-item matrix; None keeps all.
     max_memory_bytes
         Largest item-item matrix (bytes, float64) fit may build.
-    repeat_weight, repeat_half_life
-        Repeat-purchase blend for ``exclude_seen=False`` (see :mod:`cxml.recommend.base`).
+    {{repeat_params}}
 
     Examples
     --------
@@ -84,9 +86,9 @@ class EASERecommender(BaseRecommender):
         binary: bool = True,
         max_items: int | None = None,
         max_memory_bytes: int = 2 * 1024**3,
-        repeat_weight: float = 0.5,
-        repeat_half_life: float | None = 90.0,
+        **shared: Unpack[RepeatParams],
     ) -> None:
+        super().__init__(**shared)
         keep_init_args(self, locals())
 
     name = "ease"

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from cxml._checks import check_bool, check_int
 from cxml.data import IdMap, as_events
 from cxml.exceptions import InsufficientDataError, ParameterError
+from cxml.recommend._docs import fill_doc
 from cxml.recommend.metrics import coverage, ndcg_at_k, novelty, ranking_metrics
 from cxml.schema import Columns, purchase_mask
 
@@ -42,6 +43,7 @@ def recommendation_matrix(recs: pd.DataFrame, users: np.ndarray, item_map: IdMap
     return out
 
 
+@fill_doc
 def evaluate(
     model: _Recommends,
     train: Any,
@@ -94,11 +96,7 @@ def evaluate(
 
     Examples
     --------
-    >>> import pandas as pd, cxml
-    >>> from cxml.recommend import PopularityRecommender, temporal_split
-    >>> ev = cxml.load_events(pd.DataFrame({"customer_id": ["a", "b", "b", "a"],
-    ...     "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-02-01"],
-    ...     "item_id": ["x", "x", "y", "y"]}))
+    {{split_example}}
     >>> train, test = temporal_split(ev, test_start="2024-02-01")
     >>> evaluate(PopularityRecommender().fit(train), train, test, k=1)["ndcg"]
     1.0

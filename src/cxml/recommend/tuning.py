@@ -25,6 +25,7 @@ from sklearn.base import clone
 from cxml._checks import check_choice, check_int, check_random_state
 from cxml.data import as_events
 from cxml.exceptions import MemoryBudgetError, NotFittedError, ParameterError
+from cxml.recommend._docs import fill_doc
 from cxml.recommend._grids import DEFAULT_GRIDS
 from cxml.recommend._matrix import COUNT
 from cxml.recommend.base import BaseRecommender
@@ -143,6 +144,7 @@ def trial_settings(
     return param_candidates(param_grid, n_trials, random_state), fixed
 
 
+@fill_doc
 def tune(
     model_cls: type[BaseRecommender] | BaseRecommender,
     train: Any,
@@ -186,11 +188,7 @@ def tune(
 
     Examples
     --------
-    >>> import pandas as pd, cxml
-    >>> from cxml.recommend import PopularityRecommender, temporal_split
-    >>> ev = cxml.load_events(pd.DataFrame({"customer_id": ["a", "b", "b", "a"],
-    ...     "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-02-01"],
-    ...     "item_id": ["x", "x", "y", "y"]}))
+    {{split_example}}
     >>> train, valid = temporal_split(ev, test_start="2024-02-01")
     >>> res = tune(PopularityRecommender, train, valid, {"half_life": [None, 30.0]}, k=1)
     >>> res.best_params_, res.best_score_
