@@ -67,7 +67,11 @@ def test_budget_skips_expensive_trials_and_keeps_them_in_the_leaderboard(sample_
         assert match, note
         cost, reserve, left = (float(match.group(i)) for i in (1, 2, 3))
         assert cost == pytest.approx(predicted, abs=0.051) and cost + reserve > left - 0.1  # notes round to 0.1 s
-    assert set(skipped["candidate"]) == {"als"} or tb["ndcg"].isna().all()
+    # the plan skips every ALS trial whatever the machine's speed; on a busy machine the clock may also
+    # skip popularity trials, and those notes must say it was the clock (no wall-clock outcome asserted)
+    assert (tb.loc[tb["candidate"] == "als", "note"].str.startswith("skipped")).all()
+    by_clock = skipped[skipped["candidate"] != "als"]
+    assert by_clock["note"].str.contains("on the clock").all(), by_clock["note"].tolist()
 
 
 def test_same_seed_and_generous_budget_give_the_same_search(small_events: pd.DataFrame) -> None:
