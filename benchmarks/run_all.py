@@ -522,11 +522,23 @@ def render_churn_directions(d: dict[str, Any], bars: list[list[Any]]) -> list[st
             cuts = [r for (c, m), r in got.items() if m == "roc_auc" and c != "pooled"]
             above = sum(1 for r in cuts if (r.get("ci_low") or 0) > 0)
             brier, loss = got.get(("pooled", "brier"), {}), got.get(("pooled", "log_loss"), {})
+            what = e.get("what", "") + (f" — *{e['note']}*" if e.get("note") else "")
             rows.append([name, ds, auc.get("model"), auc.get("difference"),
                          f"[{fmt(auc.get('ci_low'))}, {fmt(auc.get('ci_high'))}]", f"{above} of {len(cuts)}",
-                         brier.get("difference"), loss.get("difference"), e.get("what")])
+                         brier.get("difference"), loss.get("difference"), what])
     out += table(["direction", "dataset", "ROC-AUC", "− baseline", "95 % interval", "cutoffs > 0", "Brier diff",
                   "log-loss diff", "what"], rows, digits=4)
+    ceiling = d.get("ceiling") or {}
+    if ceiling:
+        out += ["", "**In-period ceiling** (not a forecast): at each cutoff, models fitted by 5-fold cross-validation "
+                "on that cutoff's own labels — the linear prior's four columns (logistic regression) and LightGBM on "
+                "every ChurnModel feature — against the strongest baseline of that cutoff. A forecast only sees "
+                "earlier labels, so where even these stay near zero the features hold no margin to find.", ""]
+        out += table(["dataset", "cutoff", "model (cross-fitted in period)", "ROC-AUC", "− baseline", "95 % interval",
+                      "baseline"],
+                     [[ds, r.get("cutoff"), r.get("name"), r.get("model"), r.get("difference"),
+                       f"[{fmt(r.get('ci_low'))}, {fmt(r.get('ci_high'))}]", r.get("baseline_name")]
+                      for ds, rs in ceiling.items() for r in rs], digits=4)
     return out
 
 
