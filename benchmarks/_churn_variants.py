@@ -8,7 +8,8 @@ one), exactly as ChurnModel does.
 
 - ``_second_model``: the MBG/NBD outputs of :mod:`cxml.churn._mbgnbd` (P(alive), P(no purchase in
   the horizon), expected purchases) as booster features, fitted point-in-time at every cutoff
-  (and once at ``as_of`` for predictions);
+  (and once at ``as_of`` for predictions); with ``_logit_gap`` also ``logit(MBG/NBD P(no purchase))
+  − logit(BG/NBD P(no purchase))``, where the two purchase models disagree;
 - ``_prior_extra`` / ``_prior_hinges`` / ``_prior_C``: a richer linear prior (more column specs,
   hinge terms on log recency at training quantiles, L2 strength by time-based validation);
 - ``_n_bags``: seed averaging of the booster (:func:`average_boosters` merges them into one);
@@ -26,10 +27,13 @@ import numpy as np
 import pandas as pd
 
 from cxml.churn import _lgbm
+from cxml.churn._bgnbd_math import bgnbd_scores
 from cxml.churn._linear_prior import LINEAR_PRIOR_COLUMNS, hinge_specs
 from cxml.churn._mbgnbd import fit_mbgnbd, mbg_frame, prepared_summary
+from cxml.churn.bgnbd import BGNBDModel
 from cxml.churn.churn_model import ChurnModel
 from cxml.churn.summary import purchase_rows, summary_at
+from cxml.exceptions import InsufficientDataError
 from cxml.features._base import Prepared
 from cxml.schema import Columns, parse_horizon
 
@@ -80,6 +84,7 @@ class ChurnVariant(ChurnModel):
     """ChurnModel with the issue-19 directions that were measured and not kept (all off here)."""
 
     _second_model: ClassVar[bool] = False
+    _logit_gap: ClassVar[bool] = False
     _prior_extra: ClassVar[tuple[str, ...]] = ()
     _prior_hinges: ClassVar[tuple[float, ...]] = ()
     _n_bags: ClassVar[int] = 1
@@ -104,8 +109,23 @@ class ChurnVariant(ChurnModel):
         summary = prepared_summary(prepared, cutoff)
         params = _mbg_params(summary) if getattr(self, "_fitting", False) else self.mbgnbd_params_
         weeks = parse_horizon(self.horizon) / pd.Timedelta(days=7)
-        mbg = mbg_frame(summary, params, weeks).drop(columns="mbg_bg_logit_gap")
+        mbg = mbg_frame(summary, params, weeks, self._bg_p_no_purchase(summary, weeks) if self._logit_gap else None)
+        mbg = mbg if self._logit_gap else mbg.drop(columns="mbg_bg_logit_gap")
         return mbg if frame is None else frame.join(mbg)
+
+    def _bg_p_no_purchase(self, summary: pd.DataFrame, weeks: float) -> np.ndarray | None:
+        """BG/NBD's P(no purchase) of ``summary`` (fitted on it during fit, else the fit's as_of params)."""
+        if getattr(self, "_fitting", False):
+            try:
+                p = BGNBDModel(time_unit="W").fit_summary(summary).params_
+            except InsufficientDataError:
+                return None
+        else:
+            p = (self.btyd_params_ or {}).get("bgnbd")
+        if p is None:
+            return None
+        scores = bgnbd_scores((p["r"], p["alpha"], p["a"], p["b"]), summary, weeks)
+        return scores["p_no_purchase"].to_numpy(dtype=np.float64)
 
     def _prior_specs(self, train: pd.DataFrame) -> tuple[str, ...]:
         specs = (*LINEAR_PRIOR_COLUMNS, *(s for s in self._prior_extra if s.split(":")[1] in train.columns))
