@@ -30,6 +30,7 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -180,17 +181,22 @@ def _model(params: dict[str, Any]) -> dict[str, Any] | ChurnModel:
     return {"group_held_out": GroupHeldOut}[variant](**rest)
 
 
+def _cases(datasets: list[str]) -> Iterator[tuple[str, pd.DataFrame, list[str]]]:
+    """``(dataset, events, cutoffs)`` of the backtest cases named in ``datasets``; warnings stay silenced
+    while the caller works on each (the generator is suspended inside the ``catch_warnings`` block)."""
+    for ds, key, cutoffs in CASES:
+        if ds in datasets:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                yield ds, load(key), cutoffs
+
+
 def run(name: str, params: dict[str, Any], datasets: list[str], n_boot: int) -> dict[str, Any]:
     out: dict[str, Any] = {"params": params, "n_boot": n_boot, "datasets": {}}
-    for ds, key, cutoffs in CASES:
-        if ds not in datasets:
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            events = load(key)
-            t0 = time.perf_counter()
-            bt = backtest(events, cutoffs, horizon=HORIZON, models={"churn": _model(params)}, n_boot=n_boot,
-                          random_state=0)
+    for ds, events, cutoffs in _cases(datasets):
+        t0 = time.perf_counter()
+        bt = backtest(events, cutoffs, horizon=HORIZON, models={"churn": _model(params)}, n_boot=n_boot,
+                      random_state=0)
         rows = bt[bt["metric"].isin(METRICS)]
         out["datasets"][ds] = {
             "seconds": time.perf_counter() - t0,
@@ -226,17 +232,12 @@ def in_period(datasets: list[str], n_boot: int) -> dict[str, Any]:
     earlier labels), with the paired-bootstrap interval."""
     out: dict[str, Any] = {}
     horizon = pd.Timedelta(HORIZON)
-    for ds, key, cutoffs in CASES:
-        if ds not in datasets:
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            events = load(key)
-            model = ChurnModel(horizon=HORIZON)
-            parts, names = _lgbm.snapshot_frames(
-                events, purchase_rows(events), [pd.Timestamp(c) for c in cutoffs], horizon,
-                windows=parse_windows(model.windows), use_btyd=True, require_both_classes=True,
-                extra=model._extra_features)
+    for ds, events, cutoffs in _cases(datasets):
+        model = ChurnModel(horizon=HORIZON)
+        parts, names = _lgbm.snapshot_frames(
+            events, purchase_rows(events), [pd.Timestamp(c) for c in cutoffs], horizon,
+            windows=parse_windows(model.windows), use_btyd=True, require_both_classes=True,
+            extra=model._extra_features)
         rows = []
         for snap in parts:
             y = snap[CHURNED].to_numpy(dtype=float)
