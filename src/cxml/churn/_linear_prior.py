@@ -1,37 +1,59 @@
 """The linear prior of the churn booster: BG/NBD's forecast refined by a logistic regression.
 
 With ``ChurnModel(linear_prior=True)`` (the default) boosting starts from a logistic regression on
-four transformed columns instead of from the BG/NBD logit alone: ``logit(bg_p_no_purchase)``,
-``log1p(recency_days)``, ``log1p(n_purchase_days)``, ``log1p(tenure_days)``. It is fitted on the
-booster's own training rows (the older snapshots and the non-held-out customers of the latest
-one), so it sees no held-out or future label. On small shops (CDNOW: 2,357 customers) trees learn
-few corrections that survive early stopping, and a four-coefficient model is what the data can
-support: it corrects BG/NBD where its parametric shape misses (the backtest in
-``benchmarks/results/churn_directions.json``). Columns are standardised with the training
-mean/std; a missing value (no BG/NBD fit at a cutoff) sits at the mean.
+a few transformed columns instead of from the BG/NBD logit alone — by default
+``logit(bg_p_no_purchase)``, ``log1p(recency_days)``, ``log1p(n_purchase_days)``,
+``log1p(tenure_days)``. It is fitted on the booster's own training rows (the older snapshots and
+the non-held-out customers of the latest one), so it sees no held-out or future label. On small
+shops (CDNOW: 2,357 customers) trees learn few corrections that survive early stopping, and a
+handful of coefficients is what the data can support: it corrects BG/NBD where its parametric
+shape misses (the backtest in ``benchmarks/results/churn_directions.json``). Columns are
+standardised with the training mean/std; a missing value (no BG/NBD fit at a cutoff) sits at the
+mean.
 
-The fitted prior is one float array: ``[means (4), scales (4), coefficients (4), intercept]``.
+A column is named by a spec ``"transform:column[:knot]"``: ``logit`` (a probability), ``log1p``
+(a non-negative count or duration), ``raw``, or ``hinge`` (``max(log1p(value) − knot, 0)``, a
+piecewise-linear term whose knot is written into the spec). The fitted prior is one float array
+``[means (k), scales (k), coefficients (k), intercept]`` (``ChurnModel.linear_prior_``), beside
+the specs (``ChurnModel.linear_prior_columns_``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-__all__ = ["LINEAR_PRIOR_COLUMNS", "fit_linear_prior", "linear_prior", "valid_packed"]
+from cxml.schema import Columns
 
-LINEAR_PRIOR_COLUMNS = ("bg_p_no_purchase", "recency_days", "n_purchase_days", "tenure_days")
-_K = len(LINEAR_PRIOR_COLUMNS)
+__all__ = ["C_GRID", "LINEAR_PRIOR_COLUMNS", "fit_linear_prior", "hinge_specs", "linear_prior", "valid_packed",
+           "valid_specs"]
+
+#: The default specs (also those of a model saved before specs were stored).
+LINEAR_PRIOR_COLUMNS = ("logit:bg_p_no_purchase", "log1p:recency_days", "log1p:n_purchase_days",
+                        "log1p:tenure_days")
+#: Candidate inverse L2 strengths, chosen by log-loss on the latest training cutoff (``C="auto"``).
+C_GRID = (0.01, 0.1, 1.0, 10.0)
+_TRANSFORMS = ("logit", "log1p", "raw", "hinge")
 
 
-def _design(frame: pd.DataFrame) -> np.ndarray:
+def _column(frame: pd.DataFrame, spec: str) -> np.ndarray:
+    kind, name, *knot = spec.split(":")
+    v = frame[name].to_numpy(dtype=np.float64)
+    if kind == "logit":
+        p = np.clip(v, 1e-6, 1 - 1e-6)
+        return np.asarray(np.log(p) - np.log1p(-p))
+    if kind == "raw":
+        return v
+    logged = np.log1p(np.maximum(v, 0.0))
+    return logged if kind == "log1p" else np.maximum(logged - float(knot[0]), 0.0)
+
+
+def _design(frame: pd.DataFrame, specs: Sequence[str]) -> np.ndarray:
     """The transformed columns (NaN where a value is missing)."""
-    p = np.clip(frame[LINEAR_PRIOR_COLUMNS[0]].to_numpy(dtype=np.float64), 1e-6, 1 - 1e-6)
-    cols = [np.log(p) - np.log1p(-p)]
-    for name in LINEAR_PRIOR_COLUMNS[1:]:
-        cols.append(np.log1p(np.maximum(frame[name].to_numpy(dtype=np.float64), 0.0)))
-    return np.column_stack(cols)
+    return np.column_stack([_column(frame, s) for s in specs])
 
 
 def _standardised(Z: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -39,27 +61,83 @@ def _standardised(Z: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndar
     return np.where(np.isfinite(out), out, 0.0)
 
 
-def fit_linear_prior(frame: pd.DataFrame, y: np.ndarray) -> np.ndarray | None:
-    """The packed logistic regression of ``y`` on the prior columns, or None when it cannot be fitted
-    (a column absent, or one class only)."""
-    if any(c not in frame.columns for c in LINEAR_PRIOR_COLUMNS) or len(np.unique(y)) < 2:
-        return None
-    Z = _design(frame)
+def hinge_specs(frame: pd.DataFrame, column: str, quantiles: Sequence[float]) -> tuple[str, ...]:
+    """``hinge`` specs of ``column`` with knots at ``quantiles`` of its ``log1p`` in ``frame``."""
+    v = np.log1p(np.maximum(frame[column].to_numpy(dtype=np.float64), 0.0))
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return ()
+    knots = sorted({round(float(q), 4) for q in np.quantile(v, quantiles)})
+    return tuple(f"hinge:{column}:{k}" for k in knots)
+
+
+def _fit(Z: np.ndarray, y: np.ndarray, C: float) -> np.ndarray:
     with np.errstate(invalid="ignore"):
-        mean = np.nan_to_num(np.nanmean(np.where(np.isfinite(Z), Z, np.nan), axis=0))
-        scale = np.nan_to_num(np.nanstd(np.where(np.isfinite(Z), Z, np.nan), axis=0))
+        finite = np.where(np.isfinite(Z), Z, np.nan)
+        mean = np.nan_to_num(np.nanmean(finite, axis=0))
+        scale = np.nan_to_num(np.nanstd(finite, axis=0))
     scale = np.where(scale > 0, scale, 1.0)
-    lr = LogisticRegression(C=1.0, max_iter=1000).fit(_standardised(Z, mean, scale), y.astype(int))
+    lr = LogisticRegression(C=C, max_iter=1000).fit(_standardised(Z, mean, scale), y.astype(int))
     return np.concatenate([mean, scale, lr.coef_[0], lr.intercept_]).astype(np.float64)
 
 
-def linear_prior(packed: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+def _log_loss(y: np.ndarray, z: np.ndarray) -> float:
+    return float(np.mean(np.logaddexp(0.0, z) - y * z))
+
+
+def _choose_C(frame: pd.DataFrame, Z: np.ndarray, y: np.ndarray) -> float:
+    """The :data:`C_GRID` value with the least log-loss on the latest cutoff's rows when fitted on
+    the older cutoffs' (1.0 with a single cutoff or a one-class part)."""
+    if Columns.CUTOFF not in frame.columns:
+        return 1.0
+    cut = frame[Columns.CUTOFF].to_numpy()
+    late = cut == cut.max()
+    if late.all() or len(np.unique(y[~late])) < 2 or len(np.unique(y[late])) < 2:
+        return 1.0
+    k = Z.shape[1]
+    losses = []
+    for C in C_GRID:
+        packed = _fit(Z[~late], y[~late], C)
+        z = _standardised(Z[late], packed[:k], packed[k:2 * k]) @ packed[2 * k:3 * k] + packed[3 * k]
+        losses.append(_log_loss(y[late], z))
+    return float(C_GRID[int(np.argmin(losses))])
+
+
+def fit_linear_prior(frame: pd.DataFrame, y: np.ndarray, specs: Sequence[str] = LINEAR_PRIOR_COLUMNS,
+                     C: float | str = 1.0) -> np.ndarray | None:
+    """The packed logistic regression of ``y`` on the ``specs`` columns, or None when it cannot be fitted
+    (a column absent, or one class only). ``C="auto"`` picks the L2 strength by time-based
+    validation inside ``frame`` (:func:`_choose_C`)."""
+    specs = tuple(specs)
+    if any(s.split(":")[1] not in frame.columns for s in specs) or len(np.unique(y)) < 2:
+        return None
+    Z = _design(frame, specs)
+    strength = _choose_C(frame, Z, y) if C == "auto" else float(C)
+    return _fit(Z, y, strength)
+
+
+def linear_prior(packed: np.ndarray, frame: pd.DataFrame, specs: Sequence[str] = LINEAR_PRIOR_COLUMNS) -> np.ndarray:
     """The prior's log-odds for every row of ``frame``."""
-    mean, scale, coef, intercept = packed[:_K], packed[_K:2 * _K], packed[2 * _K:3 * _K], packed[3 * _K]
-    return np.asarray(_standardised(_design(frame), mean, scale) @ coef + intercept, dtype=np.float64)
+    k = len(specs)
+    mean, scale, coef, intercept = packed[:k], packed[k:2 * k], packed[2 * k:3 * k], packed[3 * k]
+    return np.asarray(_standardised(_design(frame, specs), mean, scale) @ coef + intercept, dtype=np.float64)
 
 
-def valid_packed(packed: np.ndarray) -> bool:
-    """Whether an array read from a bundle is a packed prior (or empty: no prior)."""
-    return packed.ndim == 1 and packed.dtype.kind == "f" and len(packed) in (0, 3 * _K + 1) \
+def valid_specs(specs: Sequence[str]) -> bool:
+    """Whether strings read from a bundle are column specs."""
+    for s in specs:
+        parts = s.split(":")
+        if len(parts) not in (2, 3) or parts[0] not in _TRANSFORMS or (len(parts) == 3) != (parts[0] == "hinge"):
+            return False
+        if len(parts) == 3:
+            try:
+                float(parts[2])
+            except ValueError:
+                return False
+    return True
+
+
+def valid_packed(packed: np.ndarray, k: int = len(LINEAR_PRIOR_COLUMNS)) -> bool:
+    """Whether an array read from a bundle is a packed prior of ``k`` columns (or empty: no prior)."""
+    return packed.ndim == 1 and packed.dtype.kind == "f" and len(packed) in (0, 3 * k + 1) \
         and bool(np.all(np.isfinite(packed)))

@@ -46,7 +46,7 @@ Examples
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
@@ -60,7 +60,13 @@ from cxml.churn._calibration import apply_calibrator, blend_weight, fit_calibrat
 from cxml.churn._docs import fill_doc
 from cxml.churn._explained import ExplainedModel
 from cxml.churn._lgbm import finite_baselines
-from cxml.churn._linear_prior import fit_linear_prior, linear_prior, valid_packed
+from cxml.churn._linear_prior import (
+    LINEAR_PRIOR_COLUMNS,
+    fit_linear_prior,
+    linear_prior,
+    valid_packed,
+    valid_specs,
+)
 from cxml.exceptions import BundleError
 from cxml.features import CHURNED
 from cxml.features._base import Prepared
@@ -104,6 +110,8 @@ class ChurnModel(ExplainedModel):
         The calibrator is fitted on that same snapshot, so its Brier score there is optimistic.
     linear_prior_ : numpy.ndarray or None
         The fitted linear prior (``None``: BG/NBD's logit, or no prior).
+    linear_prior_columns_ : tuple of str
+        Its column specs (``"transform:column"``, :mod:`cxml.churn._linear_prior`), saved with it.
     blend_weight_ : float
         The model's weight in the blend with BG/NBD's probability (1.0 without ``blend``).
     reference_ : dict or None
@@ -129,6 +137,8 @@ class ChurnModel(ExplainedModel):
     _both_classes = True
     #: smaller, more regularised trees than CLTVModel's: they won on every backtested shop (issue 19)
     _lgbm_defaults = {**_lgbm.LGBM_DEFAULTS, **_lgbm.SMALL_TREES}
+    #: inverse L2 strength of the linear prior's logistic regression
+    _prior_C: ClassVar[float | str] = 1.0
 
     def __init__(
         self,
@@ -158,13 +168,19 @@ class ChurnModel(ExplainedModel):
 
     def _before_training(self, train: pd.DataFrame) -> None:
         use = self.linear_prior and self.use_bgnbd_features and self.bgnbd_prior
-        self.linear_prior_ = fit_linear_prior(train, self._label(train)) if use else None
+        specs = self._prior_specs(train)
+        self.linear_prior_columns_ = specs
+        self.linear_prior_ = fit_linear_prior(train, self._label(train), specs, self._prior_C) if use else None
 
     def _prior(self, frame: pd.DataFrame) -> np.ndarray | None:
         packed = getattr(self, "linear_prior_", None)
         if packed is None or not (self.use_bgnbd_features and self.bgnbd_prior):
             return super()._prior(frame)
-        return linear_prior(packed, frame)
+        return linear_prior(packed, frame, getattr(self, "linear_prior_columns_", LINEAR_PRIOR_COLUMNS))
+
+    def _prior_specs(self, train: pd.DataFrame) -> tuple[str, ...]:
+        """Hook: the linear prior's column specs (:mod:`cxml.churn._linear_prior`) for ``train``."""
+        return LINEAR_PRIOR_COLUMNS
 
     def _link(self, value: np.ndarray) -> np.ndarray:
         # logit, clipped so that a BG/NBD probability of exactly 0 or 1 stays finite
@@ -210,8 +226,10 @@ class ChurnModel(ExplainedModel):
     def _save_extra(self, root: Path) -> None:
         kind, x, y = self.calibrator_
         prior = np.zeros(0) if self.linear_prior_ is None else self.linear_prior_
+        specs = getattr(self, "linear_prior_columns_", LINEAR_PRIOR_COLUMNS)
         np.savez(root / "calibrator.npz", kind=np.array(kind), x=x, y=y,
-                 blend=np.array([self.blend_weight_], dtype=np.float64), linear_prior=prior)
+                 blend=np.array([self.blend_weight_], dtype=np.float64), linear_prior=prior,
+                 linear_prior_columns=np.array(specs, dtype=str))
 
     def _load_extra(self, root: Path) -> None:
         path = root / "calibrator.npz"
@@ -223,8 +241,7 @@ class ChurnModel(ExplainedModel):
             raise BundleError(f"{str(path)!r} does not hold a calibrator (kind, x, y float arrays of one length)")
         self.calibrator_ = (str(kind), x.astype(np.float64), y.astype(np.float64))
         self.blend_weight_ = load_blend_weight(path)
-        self.linear_prior_ = _load_linear_prior(path)
-
+        self.linear_prior_columns_, self.linear_prior_ = _load_linear_prior(path)
 
 
 def _prior_probability(frame: pd.DataFrame) -> np.ndarray | None:
@@ -242,12 +259,14 @@ def _blended(p: np.ndarray, prior: np.ndarray | None, weight: float) -> np.ndarr
     return np.where(np.isfinite(prior), weight * p + (1.0 - weight) * np.nan_to_num(prior), p)
 
 
-def _load_linear_prior(path: Path) -> np.ndarray | None:
-    """The packed linear prior stored beside the calibrator (None: BG/NBD's own prior or none)."""
+def _load_linear_prior(path: Path) -> tuple[tuple[str, ...], np.ndarray | None]:
+    """The linear prior's column specs and packed array (None: BG/NBD's own prior or none) stored
+    beside the calibrator; a model saved before the specs were stored has the default ones."""
     with np.load(path, allow_pickle=False) as z:
-        if "linear_prior" not in z.files:
-            return None
-        packed = z["linear_prior"]
-    if not valid_packed(packed):
-        raise BundleError(f"{str(path)!r} holds a malformed linear prior (shape {packed.shape}, {packed.dtype})")
-    return packed.astype(np.float64) if len(packed) else None
+        packed = z["linear_prior"] if "linear_prior" in z.files else np.zeros(0)
+        specs = z["linear_prior_columns"] if "linear_prior_columns" in z.files else np.array(LINEAR_PRIOR_COLUMNS)
+    names = tuple(str(s) for s in specs.tolist()) if specs.ndim == 1 and specs.dtype.kind == "U" else ()
+    if not names or not valid_specs(names) or not valid_packed(packed, len(names)):
+        raise BundleError(f"{str(path)!r} holds a malformed linear prior (columns {specs.tolist()!r}, "
+                          f"array shape {packed.shape}, {packed.dtype})")
+    return names, (packed.astype(np.float64) if len(packed) else None)
