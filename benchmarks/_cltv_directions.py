@@ -94,6 +94,9 @@ DIRECTIONS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "rhythm": ("default_r3 + the customer-rhythm columns of cxml.features.rhythm as features",
                {**_R3, "_rhythm": True}, {}),
     "linear_rhythm": ("linear_prior + rhythm", {"_prior_model": "linear", "_rhythm": True}, {}),
+    "default_snap4": ("default with the library's own n_snapshots=4 (the backtest's default model uses 2)", {},
+                      {"n_snapshots": 4}),
+    "default_r3_snap4": ("default_r3 with n_snapshots=4", _R3, {"n_snapshots": 4}),
     "linear_auto": ("default_r3 + the linear prior only when it beats the BG/NBD×GG prior out of time (both fitted "
                     "on the older training snapshots, Tweedie loss on the latest one's training customers; "
                     "BG/NBD×GG with a single snapshot)", {"_prior_model": "auto"}, {}),
