@@ -30,6 +30,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
+from sklearn.base import clone
 
 import cxml
 from cxml.churn import CLTVModel, _lgbm
@@ -39,6 +40,8 @@ from cxml.churn.evaluation import baseline_cltv_values
 from cxml.churn.summary import purchase_rows
 from cxml.evaluate import backtest
 from cxml.evaluate._models import DEFAULT_SNAPSHOT_PARAMS
+from cxml.evaluate.bootstrap import METRICS as BOOT_METRICS
+from cxml.evaluate.bootstrap import interval, replicate_differences
 from cxml.features import DEFAULT_WINDOWS, FUTURE_VALUE, future_value
 from cxml.features.core import parse_windows
 from cxml.schema import Columns
@@ -49,15 +52,18 @@ from backtest import CASES, HORIZON, load  # the cases of the backtest benchmark
 OUT = Path(__file__).resolve().parent / "results" / "cltv_directions.json"
 METRICS = ("spearman", "normalized_gini", "decile_mape")
 _SMALL_TREES = {"num_leaves": 4, "min_data_in_leaf": 100, "lambda_l2": 10.0, "learning_rate": 0.03}
-_OLD = {"_trees": "default", "_level": "none"}  # CLTVModel before issue 19
-_SMALL = {"_level": "none"}  # the small-tree rule alone (small trees on every dataset here)
+_BG = {"_prior_model": "bgnbd"}  # boosting from log BG/NBD×GG, as before round 4
+_OLD = {**_BG, "_trees": "default", "_level": "none"}  # CLTVModel before issue 19
+_SMALL = {**_BG, "_level": "none"}  # the small-tree rule alone (small trees on every dataset here)
+_R3 = _BG  # the default of round 3: small trees below 10,000 rows and the held-out level shift
 
 #: name -> (what it tests, CLTVModel class settings, CLTVModel parameters on top of the backtest's)
 DIRECTIONS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "before": ("the CLTVModel of main before issue 19: Tweedie boosted from the BG/NBD×GG prior, default trees "
                "(15 leaves, 50 rows per leaf, L2 1)", _OLD, {}),
-    "default": ("CLTVModel now: small trees below 10,000 training rows (4 leaves, 100 rows per leaf, L2 10) and "
-                "the level shift that matches the held-out total", {}, {}),
+    "default": ("CLTVModel now: default_r3 + the linear prior when it wins out of time (= linear_auto)", {}, {}),
+    "default_r3": ("the default of round 3: small trees below 10,000 training rows (4 leaves, 100 rows per leaf, "
+                   "L2 10), the level shift that matches the held-out total, boosting from log BG/NBD×GG", _R3, {}),
     "small_only": ("before + the small-tree rule (no level shift)", _SMALL, {}),
     "snapshots4": ("before + 4 training snapshots instead of 2", _OLD, {"n_snapshots": 4}),
     "small_trees": ("before + 4 leaves, 100 rows per leaf, L2 10 (via lgbm_params)", _OLD,
@@ -69,18 +75,31 @@ DIRECTIONS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "small_slow": ("small_only + learning rate 0.01", _SMALL, {"lgbm_params": {"learning_rate": 0.01}}),
     "no_prior": ("before + boosting from a constant instead of the BG/NBD×GG prior", _OLD, {"bgnbd_prior": False}),
     "power_1.5": ("before + Tweedie variance power 1.5 instead of 1.3", _OLD, {"tweedie_variance_power": 1.5}),
-    "default_power_1.5": ("default + Tweedie variance power 1.5", {}, {"tweedie_variance_power": 1.5}),
+    "default_power_1.5": ("default_r3 + Tweedie variance power 1.5", _R3, {"tweedie_variance_power": 1.5}),
     "small_snap4": ("small_only + 4 snapshots", _SMALL, {"n_snapshots": 4}),
     "snap4_decay": ("small_only + 4 snapshots weighted 0.5^age (latest 1, previous 0.5, ...)",
                     {**_SMALL, "_snapshot_decay": 0.5}, {"n_snapshots": 4}),
     "level_total": ("before + level shift so held-out totals match", {**_OLD, "_level": "total"}, {}),
     "level_poisson": ("small_only + Poisson calibration line on held-out: value = exp(shift + slope * log value)",
-                      {"_level": "poisson"}, {}),
+                      {**_BG, "_level": "poisson"}, {}),
     "blend_auto": ("small_only + blend in log space with the BG/NBD×GG prior, weight of the booster's correction "
                    "chosen on held-out", {**_SMALL, "_blend": "auto"}, {}),
     "pool_auto": ("small_only + pool the lowest predictions at their mean (fraction chosen on held-out)",
                   {**_SMALL, "_pool_low": "auto"}, {}),
     "pool_0.7": ("small_only + pool the lowest 70 % of predictions at their mean", {**_SMALL, "_pool_low": 0.7}, {}),
+    # round 4 (direction 3 of the brief): what the boosting starts from, and the rhythm features
+    "linear_prior": ("default_r3 + boosting from a Tweedie GLM on log BG/NBD×GG (offset) and log1p purchase days, "
+                     "total spend, mean order value, recency, 90-day spend (cxml.churn._cltv_prior)",
+                     {"_prior_model": "linear"}, {}),
+    "rhythm": ("default_r3 + the customer-rhythm columns of cxml.features.rhythm as features",
+               {**_R3, "_rhythm": True}, {}),
+    "linear_rhythm": ("linear_prior + rhythm", {"_prior_model": "linear", "_rhythm": True}, {}),
+    "default_snap4": ("default with the library's own n_snapshots=4 (the backtest's default model uses 2)", {},
+                      {"n_snapshots": 4}),
+    "default_r3_snap4": ("default_r3 with n_snapshots=4", _R3, {"n_snapshots": 4}),
+    "linear_auto": ("default_r3 + the linear prior only when it beats the BG/NBD×GG prior out of time (both fitted "
+                    "on the older training snapshots, Tweedie loss on the latest one's training customers; "
+                    "BG/NBD×GG with a single snapshot)", {"_prior_model": "auto"}, {}),
 }
 
 
@@ -133,6 +152,26 @@ def _filled(frame: pd.DataFrame, column: str) -> np.ndarray:
     return np.asarray(values.fillna(values.mean()).to_numpy(dtype=np.float64))
 
 
+def _held_out_pick(actual: np.ndarray, candidates: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The test scores of the candidate (held-out scores, test scores) with the best held-out
+    Spearman + normalized Gini: a choice made inside fit, on data before its as_of."""
+    def fit(k: str) -> float:
+        return M.spearman(actual, candidates[k][0]) + M.normalized_gini(actual, candidates[k][0])
+
+    return candidates[max(candidates, key=fit)][1]
+
+
+def _rank_blend(actual: np.ndarray, a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``(1 - w) rank(a) + w rank(b)`` on the test customers, ``w`` on a 0.1 grid with the best
+    held-out Spearman + normalized Gini (a score, not a value)."""
+    def blend(x: np.ndarray, y: np.ndarray, w: float) -> np.ndarray:
+        return np.asarray((1 - w) * rankdata(x) / len(x) + w * rankdata(y) / len(y))
+
+    grid = np.linspace(0.0, 1.0, 11)
+    fit = [M.spearman(actual, blend(a[0], b[0], w)) + M.normalized_gini(actual, blend(a[0], b[0], w)) for w in grid]
+    return blend(a[1], b[1], float(grid[int(np.argmax(fit))]))
+
+
 def _prototype_scores(events: pd.DataFrame, cut: pd.Timestamp, h: pd.Timedelta) -> tuple[np.ndarray, dict[str, Any]]:
     """The truth at ``cut`` and the prototype scores, trained on the snapshots CLTVModel would use."""
     purchases = purchase_rows(events)
@@ -142,6 +181,7 @@ def _prototype_scores(events: pd.DataFrame, cut: pd.Timestamp, h: pd.Timedelta) 
     fresh, valid = _lgbm.split_by_customer(parts[-1], 0.3, 0)
     train = pd.concat([*parts[:-1], fresh])
     fitted = make_model(_SMALL, {"horizon": h}).fit(events, cut)
+    linear = make_model({"_prior_model": "linear"}, {"horizon": h}).fit(events, cut)
     test = fitted.features(events, cut)
     truth = future_value(events, cut, h).reindex(test.index).fillna(0.0).to_numpy()
 
@@ -162,13 +202,18 @@ def _prototype_scores(events: pd.DataFrame, cut: pd.Timestamp, h: pd.Timedelta) 
 
     clf = _booster({"objective": "binary", "metric": "binary_logloss"},
                    (X(train), bought(train), logit(train)), (X(valid), bought(valid), logit(valid)))
-    buy = 1.0 / (1.0 + np.exp(-(clf.predict(X(test), raw_score=True) + logit(test))))
+
+    def buy(f: pd.DataFrame) -> np.ndarray:
+        return np.asarray(1.0 / (1.0 + np.exp(-(clf.predict(X(f), raw_score=True) + logit(f)))))
+
     tb, vb = train[train[FUTURE_VALUE] > 0], valid[valid[FUTURE_VALUE] > 0]
     reg = _booster({"objective": "regression", "metric": "l2"},
                    (X(tb), np.log(tb[FUTURE_VALUE]), np.log(cond(tb))),
                    (X(vb), np.log(vb[FUTURE_VALUE]), np.log(cond(vb))))
     resid = np.log(vb[FUTURE_VALUE].to_numpy()) - reg.predict(X(vb), raw_score=True) - np.log(cond(vb))
-    spend = np.exp(reg.predict(X(test), raw_score=True) + np.log(cond(test)) + resid.var() / 2)
+
+    def spend(f: pd.DataFrame) -> np.ndarray:
+        return np.asarray(np.exp(reg.predict(X(f), raw_score=True) + np.log(cond(f)) + resid.var() / 2))
 
     def pct(f: pd.DataFrame) -> np.ndarray:
         return np.asarray(f.groupby(Columns.CUTOFF)[FUTURE_VALUE].rank(pct=True).to_numpy(dtype=np.float64))
@@ -177,20 +222,69 @@ def _prototype_scores(events: pd.DataFrame, cut: pd.Timestamp, h: pd.Timedelta) 
                     (X(valid), pct(valid), None)).predict(X(test))
     tweedie = fitted.predict(events, cut).set_index("customer_id")["expected_value"].reindex(test.index).to_numpy()
     base = baseline_cltv_values(events, cut, h).reindex(test.index)
+    yv = valid[FUTURE_VALUE].to_numpy()
+    # (held-out, test) pairs of the candidates a choice inside fit could make
+    pairs = {"tweedie": (fitted._output(X(valid)), tweedie),
+             "two_stage": (buy(valid) * spend(valid), buy(test) * spend(test)),
+             "linear": (linear._output(_lgbm.align_features(valid, linear.feature_names_)),
+                        linear._output(_lgbm.align_features(test, linear.feature_names_))),
+             "bgg": (_filled(valid, "bg_gg_expected_value"), _filled(test, "bg_gg_expected_value")),
+             "p_buy": (buy(valid), buy(test))}
     return truth, {
         "tweedie, small trees, no level shift (small_only)": tweedie,
-        "two-stage: LightGBM P(buy) x BG/NBD×GG value given a purchase": buy * cond(test),
-        "two-stage: LightGBM P(buy) x LightGBM log-spend regressor on buyers": buy * spend,
-        "LightGBM P(buy) alone": buy,
+        "two-stage: LightGBM P(buy) x BG/NBD×GG value given a purchase": buy(test) * cond(test),
+        "two-stage: LightGBM P(buy) x LightGBM log-spend regressor on buyers": buy(test) * spend(test),
+        "two-stage or tweedie, whichever has the better held-out Spearman + Gini": _held_out_pick(
+            yv, {k: pairs[k] for k in ("tweedie", "two_stage")}),
+        "LightGBM P(buy) alone": buy(test),
         "rank target (L2 on the within-snapshot percentile of spend; a score)": rank,
         "rank(tweedie) + rank(rank target) (a score)": rankdata(tweedie) + rankdata(rank),
+        "rank blend tweedie + BG/NBD×GG, weight on held-out (a score)": _rank_blend(yv, pairs["tweedie"], pairs["bgg"]),
+        "rank blend tweedie + P(buy), weight on held-out (a score)": _rank_blend(yv, pairs["tweedie"], pairs["p_buy"]),
+        "rank blend linear_prior + P(buy), weight on held-out (a score)": _rank_blend(
+            yv, pairs["linear"], pairs["p_buy"]),
         "bgnbd_gamma_gamma": base["bgnbd_gamma_gamma"].to_numpy(),
         "recent_spend": base["recent_spend"].to_numpy(),
         # the recent-spend rule ties everybody without spend in the last window; ordering those ties by
         # BG/NBD×GG (a tiny tie-breaker that keeps every other order) shows what the ties are worth
-        "recent_spend, ties broken by BG/NBD×GG (a score)": rankdata(base["recent_spend"].to_numpy())
-        + 0.5 * rankdata(base["bgnbd_gamma_gamma"].to_numpy()) / (len(base) + 1),
+        "recent_spend, ties broken by BG/NBD×GG (a score)": tie_broken(base),
     }
+
+
+def tie_broken(base: pd.DataFrame) -> np.ndarray:
+    """The recent-spend rule with its ties ordered by BG/NBD×GG (every other order kept)."""
+    return np.asarray(rankdata(base["recent_spend"].to_numpy())
+                      + 0.5 * rankdata(base["bgnbd_gamma_gamma"].to_numpy()) / (len(base) + 1))
+
+
+def run_tie_broken(model: CLTVModel, key: str, cutoffs: list[str], n_boot: int) -> list[dict[str, Any]]:
+    """Spearman of ``model`` minus that of the tie-broken recent-spend rule, per cutoff and pooled
+    (mean of the per-cutoff differences, resampled within each cutoff), with 95 % intervals."""
+    rows, reps = [], []
+    rng = np.random.default_rng(0)
+    fn = BOOT_METRICS["cltv"]["spearman"].fn
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        events = load(key)
+        for cut in cutoffs:
+            ts, h = pd.Timestamp(cut), pd.Timedelta(HORIZON)
+            fitted = clone(model).set_params(horizon=h).fit(events, ts)
+            pred = fitted.predict(events, ts).set_index("customer_id")["expected_value"]
+            base = baseline_cltv_values(events, ts, h)
+            truth = future_value(events, ts, h).reindex(base.index).fillna(0.0).to_numpy()
+            m, b = pred.reindex(base.index).to_numpy(), tie_broken(base)
+            pair = (lambda W, s=m, y=truth: fn(W, y, s), lambda W, s=b, y=truth: fn(W, y, s))
+            rep = replicate_differences(len(truth), {"d": pair}, n_boot, rng)["d"]
+            reps.append(rep)
+            point = (M.spearman(truth, m), M.spearman(truth, b))
+            low, high = interval(rep)
+            rows.append({"cutoff": cut, "model": point[0], "tie_broken_recent_spend": point[1],
+                         "difference": point[0] - point[1], "ci_low": low, "ci_high": high})
+    pooled = [float(np.mean([r[k] for r in rows])) for k in ("model", "tie_broken_recent_spend")]
+    low, high = interval(np.mean(reps, axis=0))
+    rows.append({"cutoff": "pooled", "model": pooled[0], "tie_broken_recent_spend": pooled[1],
+                 "difference": pooled[0] - pooled[1], "ci_low": low, "ci_high": high})
+    return rows
 
 
 def run_prototypes(key: str, cutoffs: list[str]) -> dict[str, Any]:
@@ -217,6 +311,10 @@ def _print(name: str, dataset: str, res: dict[str, Any]) -> None:
         print(f"  {r['cutoff']:<11}{r['metric']:<16}{r['model']:.4f}  bg×gg {r['bgnbd_gamma_gamma']:.4f}  "
               f"recent {r['recent_spend']:.4f}  diff {r['difference']:+.4f} [{r['ci_low']:+.4f}, "
               f"{r['ci_high']:+.4f}] vs {r['baseline_name']}{flag}")
+    for r in res.get("tie_broken", []):
+        print(f"  {r['cutoff']:<11}spearman vs recent spend with ties broken by BG/NBD×GG: {r['model']:.4f} vs "
+              f"{r['tie_broken_recent_spend']:.4f}, diff {r['difference']:+.4f} "
+              f"[{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]")
 
 
 def _save(out: Path, no_write: bool, where: tuple[str, ...], dataset: str, result: dict[str, Any],
@@ -259,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
         for dataset, key, cutoffs in CASES:
             if key in keys:
                 res = run_direction(make_model(settings, params), key, cutoffs, args.n_boot)
+                if key == "cdnow":  # where the rule's tied zeros matter (83-87 % spend nothing)
+                    res["tie_broken"] = run_tie_broken(make_model(settings, params), key, cutoffs, args.n_boot)
                 _print(name, dataset, res)
                 _save(out, args.no_write, ("directions", name), dataset, res,
                       description=what, settings=settings, params=params)
