@@ -181,3 +181,9 @@ def test_percentile_counts_ties_half_and_interpolates() -> None:
 def test_reason_lists_orders_by_rank_and_keeps_customers_without_reasons() -> None:
     frame = pd.DataFrame({"customer_id": ["b", "a", "a"], "rank": [1, 2, 1], "reason": ["x", "second", "first"]})
     assert reason_lists(frame, ["a", "c", "b"]) == [["first", "second"], [], ["x"]]
+
+
+def test_a_long_rhythm_gap_is_described_not_overflowed(row: dict[str, float]) -> None:
+    # only rhythm_log_survival is exponentiated: a gap of 1000 days used to overflow math.exp
+    text = describe("rhythm_expected_gap_days", 1000.0, _ctx(row))
+    assert text == "expected gap between purchase days about 1000 days"

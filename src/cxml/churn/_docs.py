@@ -3,7 +3,9 @@
 A docstring names a fragment on a line of its own, ``{{frequency}}``, indented like the entry it
 stands for; :func:`fill_doc` replaces that line with the fragment, re-indented to match (in the way
 LightGBM's scikit-learn module composes its docstrings from shared pieces). The same argument is
-then described once, and every method that takes it says the same thing.
+then described once, and every method that takes it says the same thing. A fragment that opens a
+whole section carries the section's header (``bad_arrays`` is the ``Raises`` section of every
+method that scores customer arrays); a method with more to say lists its own entries after it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ T
     :func:`~cxml.churn.rfm_summary`, the last observed day, see there), in the model's
     ``time_unit`` (weeks with the default ``"W"``); ``recency <= T``."""
 
+_CUSTOMER_PARAMETERS = "Parameters\n----------\n" + _CUSTOMER_ARRAYS
+
 _BAD_ARRAYS = """\
+Raises
+------
 NotFittedError
     When the model has neither been fitted nor given parameters.
 ParameterError
@@ -81,6 +87,8 @@ n_jobs
     LightGBM threads (a positive int)."""
 
 _EVALUATE_ARGS = """\
+Parameters
+----------
 model
     A fitted model of the family (its ``horizon`` defines the outcome window).
 events
@@ -93,6 +101,8 @@ slices
     before ``as_of``) or a Series ``customer_id -> label``."""
 
 _EVALUATE_RAISES = """\
+Raises
+------
 NotFittedError
     When ``model`` has no fitted booster.
 SchemaError
@@ -108,10 +118,22 @@ DataWarning
     baseline cannot be fitted (it is then left out)."""
 
 _PREDICT_RAISES = """\
+Raises
+------
 NotFittedError
     When the model is not fitted.
 SchemaError
     When ``events`` does not fit the events schema or ``as_of`` is not a date."""
+
+_KNOWN_PARAMS_RAISES = """\
+Raises
+------
+ParameterError
+    When a parameter is not a positive finite number."""
+
+_AS_OF = """\
+as_of
+    Date-like; only events before it are used."""
 
 _SUMMARY_WEIGHTS = """\
 weights
@@ -125,6 +147,7 @@ ParameterError
 #: The fragments by name, as ``{{name}}`` markers in docstrings refer to them.
 FRAGMENTS = {
     "customer_arrays": _CUSTOMER_ARRAYS,
+    "customer_parameters": _CUSTOMER_PARAMETERS,
     "bad_arrays": _BAD_ARRAYS,
     "btyd_settings": _BTYD_SETTINGS,
     "fit_outcomes": _FIT_OUTCOMES,
@@ -132,6 +155,8 @@ FRAGMENTS = {
     "evaluate_args": _EVALUATE_ARGS,
     "evaluate_raises": _EVALUATE_RAISES,
     "predict_raises": _PREDICT_RAISES,
+    "known_params_raises": _KNOWN_PARAMS_RAISES,
+    "as_of": _AS_OF,
     "summary_weights": _SUMMARY_WEIGHTS,
     "weights_error": _WEIGHTS_ERROR,
 }

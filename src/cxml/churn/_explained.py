@@ -81,8 +81,6 @@ class ExplainedModel(SnapshotModel):
             including ``"__bias__"`` and, with the prior, ``"__bgnbd_prior__"``), ``value`` (the
             feature's value, float) and ``contribution`` (float, raw scale).
 
-        Raises
-        ------
         {{predict_raises}}
         ParameterError
             When ``top_n`` is not a positive integer or None, or ``customers`` is not an id or ids.
@@ -133,8 +131,6 @@ class ExplainedModel(SnapshotModel):
             median of the feature, NaN when unknown) and ``direction`` (``"up"``/``"down"``).
             Customers in the order given, reasons by rank.
 
-        Raises
-        ------
         {{predict_raises}}
         ParameterError
             When ``top`` is not a positive integer, ``direction`` is unknown or ``customers`` is

@@ -254,16 +254,13 @@ class SnapshotModel(BaseEstimator):
         Parameters
         ----------
         {{events}}
-        as_of
-            Date-like; only events before it are used.
+        {{as_of}}
 
         Returns
         -------
         pandas.DataFrame
             float64 columns ``feature_names_``, indexed by ``customer_id`` (sorted).
 
-        Raises
-        ------
         {{predict_raises}}
         """
         self._check_fitted()
@@ -305,8 +302,6 @@ class SnapshotModel(BaseEstimator):
         pandas.DataFrame
             One row per customer with a purchase before ``as_of``, sorted by ``customer_id`` (str).
 
-        Raises
-        ------
         {{predict_raises}}
         """
         self._check_fitted()

@@ -80,6 +80,10 @@ def _count(v: float) -> str:
     return str(int(round(v)))
 
 
+def _ratio(v: float) -> str:
+    return f"{v:.1f}×"
+
+
 def _score(v: float) -> str:
     return _count(v) if float(v).is_integer() else f"{v:.1f}"
 
@@ -129,42 +133,41 @@ def _orders(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
 
 
 def _monetary(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
-    if _missing(v):
-        return "no order with a known value yet"
     what = {"spend_total": "spent {} in total", "order_value_mean": "orders worth {} on average",
             "order_value_max": "largest order worth {}"}[f]
     return what.format(_money(v)) + _vs(ctx, f, v, _money)
 
 
 def _ipt(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
-    if _missing(v):
-        return "bought on a single day so far, so there is no usual gap between purchases yet"
     if f == "ipt_mean_days":
         return f"usually buys every {_days(v)}{_vs(ctx, f, v, _days)}"
     if f == "ipt_std_days":
         return f"the gaps between purchases vary by about {_days(v)}{_vs(ctx, f, v, _days)}"
-    return f"quiet for {v:.1f}× their usual gap between purchases{_vs(ctx, f, v, lambda x: f'{x:.1f}×')}"
+    return f"quiet for {_ratio(v)} their usual gap between purchases{_vs(ctx, f, v, _ratio)}"
+
+
+def _chance(log_p: float) -> str:
+    return _pct(math.exp(log_p))
+
+
+#: The rhythm columns of :mod:`cxml.features.rhythm` by the name after ``rhythm_``: the phrase of
+#: the customer's value and the format of the typical customer's.
+_RHYTHM: Final[dict[str, tuple[Callable[[float], str], Callable[[float], str]]]] = {
+    "gap_median_days": (lambda v: f"their typical gap between purchase days is {_days(v)}", _days),
+    "recency_over_median": (lambda v: f"quiet for {_ratio(v)} their typical (median) gap", _ratio),
+    "recency_over_max": (lambda v: f"quiet for {_ratio(v)} their longest gap so far", _ratio),
+    "log_survival": (lambda v: f"a silence this long is {_chance(v)} likely in their own rhythm", _chance),
+    "expected_gap_days": (lambda v: f"expected gap between purchase days about {_days(v)}", _days),
+    "last_gap_ratio": (lambda v: f"their latest gap was {_ratio(v)} the earlier ones", _ratio),
+    "recent_share_90d": (lambda v: f"{_pct(v)} of their purchase days fell in the last 90 days", _pct),
+    "same_season_days": (lambda v: f"bought on {_n(v, 'day')} in the coming season last year", _count),
+    "weekday_share": (lambda v: f"{_pct(v)} of their purchase days on one weekday", _pct),
+}
 
 
 def _rhythm(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
-    """The rhythm columns of :mod:`cxml.features.rhythm`."""
-    if _missing(v):
-        return "too few purchase days for a rhythm of their own yet"
-    ratio = lambda x: f"{x:.1f}×"  # noqa: E731
-    texts: dict[str, tuple[str, Callable[[float], str]]] = {
-        "gap_median_days": (f"their typical gap between purchase days is {_days(v)}", _days),
-        "recency_over_median": (f"quiet for {v:.1f}× their typical (median) gap", ratio),
-        "recency_over_max": (f"quiet for {v:.1f}× their longest gap so far", ratio),
-        "log_survival": ("a silence this long is " + _pct(math.exp(v)) + " likely in their own rhythm",
-                         lambda x: _pct(math.exp(x))),
-        "expected_gap_days": (f"expected gap between purchase days about {_days(v)}", _days),
-        "last_gap_ratio": (f"their latest gap was {v:.1f}× the earlier ones", ratio),
-        "recent_share_90d": (f"{_pct(v)} of their purchase days fell in the last 90 days", _pct),
-        "same_season_days": (f"bought on {_n(v, 'day')} in the coming season last year", _count),
-        "weekday_share": (f"{_pct(v)} of their purchase days on one weekday", _pct),
-    }
-    text, fmt = texts[m["what"]]
-    return f"{text}{_vs(ctx, f, v, fmt)}"
+    text, fmt = _RHYTHM[m["what"]]
+    return f"{text(v)}{_vs(ctx, f, v, fmt)}"
 
 
 def _window_level(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
@@ -192,8 +195,6 @@ def _trend(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
 
 
 def _returns(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
-    if _missing(v):
-        return "no purchase lines to return yet"
     what = "returned {} of the lines they bought" if f == "return_rate" else "got {} of their spend refunded"
     return what.format(_pct(v)) + _vs(ctx, f, v, _pct)
 
@@ -201,8 +202,6 @@ def _returns(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
 def _diversity(f: str, v: float, ctx: Context, m: re.Match[str]) -> str:
     if f == "n_distinct_items":
         return f"bought {_n(v, 'different item')}{_vs(ctx, f, v, _count)}"
-    if _missing(v):
-        return "no purchase with a known item yet"
     return f"{_pct(v)} of their purchases are one and the same item{_vs(ctx, f, v, _pct)}"
 
 
@@ -309,8 +308,7 @@ FAMILIES: Final[tuple[tuple[str, re.Pattern[str], Template], ...]] = tuple(
         ("frequency", r"n_orders|n_purchase_days", _orders),
         ("monetary", r"spend_total|order_value_mean|order_value_max", _monetary),
         ("inter-purchase time", r"ipt_mean_days|ipt_std_days|gap_ratio", _ipt),
-        ("rhythm", r"rhythm_(?P<what>gap_median_days|recency_over_median|recency_over_max|log_survival|"
-                   r"expected_gap_days|last_gap_ratio|recent_share_90d|same_season_days|weekday_share)", _rhythm),
+        ("rhythm", rf"rhythm_(?P<what>{'|'.join(_RHYTHM)})", _rhythm),
         ("windows", rf"(?P<what>n_orders|spend)_{_W}", _window_level),
         ("trends", rf"(?P<what>orders|spend)_trend_{_W}", _trend),
         ("returns", r"return_rate|refund_share", _returns),
@@ -331,8 +329,12 @@ _UNKNOWN: Final = {
     "recency": "date of the last purchase not known",
     "tenure": "date of the first purchase not known",
     "frequency": "number of orders not known",
+    "monetary": "no order with a known value yet",
+    "inter-purchase time": "bought on a single day so far, so there is no usual gap between purchases yet",
+    "rhythm": "too few purchase days for a rhythm of their own yet",
     "windows": "recent orders and spend not known",
     "trends": "change against the period before not known",
+    "returns": "no purchase lines to return yet",
     "diversity": "no purchase with a known item yet",
 }
 

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -159,6 +160,7 @@ class BGNBDModel(BTYDModel):
         self.summary_ = summary
         return self
 
+    @fill_doc
     def set_fitted_params(self, *, r: float, alpha: float, a: float, b: float) -> BGNBDModel:
         """Use known parameters (e.g. published ones) instead of fitting; returns ``self``.
 
@@ -181,10 +183,7 @@ class BGNBDModel(BTYDModel):
         BGNBDModel
             ``self``, with ``params_`` set to these values (as floats) and no other fitted attribute.
 
-        Raises
-        ------
-        ParameterError
-            When a parameter is not a positive finite number.
+        {{known_params_raises}}
         """
         return self._set_known_params({"r": r, "alpha": alpha, "a": a, "b": b})
 
@@ -240,17 +239,13 @@ class BGNBDModel(BTYDModel):
 
         The three inputs (scalars or arrays) are broadcast together; the result has their shape.
 
-        Parameters
-        ----------
-        {{customer_arrays}}
+        {{customer_parameters}}
 
         Returns
         -------
         numpy.ndarray
             float64 log-likelihood of each customer's (x, t_x, T), without the penalty.
 
-        Raises
-        ------
         {{bad_arrays}}
         """
         params = np.array(self._bg_params())
@@ -267,17 +262,13 @@ class BGNBDModel(BTYDModel):
         :meth:`predict`, the last observed day before ``as_of``); it says nothing about buying again
         soon, for which see :meth:`p_no_purchase`.
 
-        Parameters
-        ----------
-        {{customer_arrays}}
+        {{customer_parameters}}
 
         Returns
         -------
         numpy.ndarray
             float64 probabilities in [0, 1], of the broadcast shape of the inputs (0-d for scalars).
 
-        Raises
-        ------
         {{bad_arrays}}
         """
         params = self._bg_params()
@@ -303,13 +294,9 @@ class BGNBDModel(BTYDModel):
             float64 expected counts >= 0, of the broadcast shape of ``t`` and the customer arrays
             (a numpy float for scalar inputs).
 
-        Raises
-        ------
         {{bad_arrays}}
         """
-        params = self._bg_params()
-        x, tx, TT = bm.as_customer_arrays(frequency, recency, T)
-        return bm.expected_purchases(params, bm.as_time(t), x, tx, TT)
+        return self._in_window(bm.expected_purchases, t, frequency, recency, T)
 
     def expected_purchases_new_customer(self, t: Any) -> np.ndarray:
         """Unconditional E[X(t)] for a customer observed from time 0 (FHL 2005, eq. 9).
@@ -355,10 +342,14 @@ class BGNBDModel(BTYDModel):
             float64 probabilities in [0, 1], of the broadcast shape of ``t`` and the customer
             arrays (0-d for scalars).
 
-        Raises
-        ------
         {{bad_arrays}}
         """
+        return self._in_window(bm.p_no_purchase, t, frequency, recency, T)
+
+    def _in_window(
+        self, formula: Callable[..., np.ndarray], t: Any, frequency: Any, recency: Any, T: Any
+    ) -> np.ndarray:
+        """``formula(params, t, x, t_x, T)`` of :mod:`~cxml.churn._bgnbd_math` for the window ``t`` after T."""
         params = self._bg_params()
         x, tx, TT = bm.as_customer_arrays(frequency, recency, T)
-        return bm.p_no_purchase(params, bm.as_time(t), x, tx, TT)
+        return formula(params, bm.as_time(t), x, tx, TT)

@@ -62,6 +62,8 @@ CHURN_BASELINES = (
 )
 _PROBABILITY_BASELINES = ("bgnbd_p_no_purchase", "bgnbd_1_minus_p_alive")
 _WEEK = pd.Timedelta(days=7)
+#: The per-slice metric columns of the baselines: column -> (metric, baseline score, metric key).
+_Extra = dict[str, tuple[Callable[..., Any], np.ndarray, str]]
 
 
 def score_baseline_metrics(y: Any, score: Any) -> dict[str, float]:
@@ -147,8 +149,7 @@ def baseline_cltv_values(events: Any, as_of: Any, horizon: Any) -> pd.DataFrame:
     Parameters
     ----------
     {{events}}
-    as_of
-        Date-like; only events before it are used.
+    {{as_of}}
     horizon
         Length of the value window (and of the look-back of ``recent_spend``).
 
@@ -246,7 +247,7 @@ def _sliced_table(
     y: np.ndarray,
     p: np.ndarray,
     labels: np.ndarray,
-    extra: dict[str, tuple[Callable[..., Any], np.ndarray, str]],
+    extra: _Extra,
 ) -> pd.DataFrame:
     """The per-slice table of the model's metrics plus, per named baseline, one metric column."""
     with warnings.catch_warnings():
@@ -262,8 +263,6 @@ def _sliced_table(
 def evaluate_churn(model: Any, events: Any, as_of: Any, *, slices: Any = None) -> dict[str, Any]:
     """Score a fitted churn model and the baselines on the real churn in ``[as_of, as_of + horizon)``.
 
-    Parameters
-    ----------
     {{evaluate_args}}
 
     Returns
@@ -279,36 +278,9 @@ def evaluate_churn(model: Any, events: Any, as_of: Any, *, slices: Any = None) -
         and, only with ``slices``, ``slices`` (DataFrame with columns ``slice, size``, the
         churn-metric keys and ``<baseline>_roc_auc``; last row ``slice="__all__"``).
 
-    Raises
-    ------
     {{evaluate_raises}}
     """
-    ev, ts, h = _check_inputs(model, events, as_of)
-    risk, y, base = _scored(model, ev, ts, h, "churn")
-    p = risk.to_numpy()
-    baselines: dict[str, dict[str, float]] = {}
-    for name in CHURN_BASELINES:
-        s = base[name].to_numpy(dtype=np.float64)
-        if np.isnan(s).any():
-            continue
-        probability = name in _PROBABILITY_BASELINES
-        baselines[name] = M.churn_metrics(y, s) if probability else score_baseline_metrics(y, s)
-    model_metrics = M.churn_metrics(y, p)
-    best = max(baselines, key=lambda k: _nan_low(baselines[k]["roc_auc"])) if baselines else None
-    out: dict[str, Any] = {
-        **_sizes(ts, h, y),
-        "churn_rate": float(np.mean(y)),
-        "model": model_metrics,
-        "baselines": baselines,
-        "best_baseline": best,
-        "model_beats_baselines": bool(
-            best is not None and model_metrics["roc_auc"] > baselines[best]["roc_auc"]
-        ),
-    }
-    if slices is not None:
-        extra = {f"{name}_roc_auc": (M.roc_auc, base[name].to_numpy(), "roc_auc") for name in baselines}
-        out["slices"] = _sliced_table(M.churn_metrics, y, p, _slice_labels(ev, ts, risk.index, slices), extra)
-    return out
+    return _evaluate(model, events, as_of, slices, "churn")
 
 
 @fill_doc
@@ -319,8 +291,6 @@ def evaluate_cltv(model: Any, events: Any, as_of: Any, *, slices: Any = None) ->
     :func:`cxml.churn.metrics.cltv_metrics`, ``model_beats_baselines`` (Spearman and normalized Gini
     both >= BG/NBD × Gamma-Gamma), sizes and optionally the ``slices`` table.
 
-    Parameters
-    ----------
     {{evaluate_args}}
 
     Returns
@@ -334,13 +304,49 @@ def evaluate_cltv(model: Any, events: Any, as_of: Any, *, slices: Any = None) ->
         CLTV-metric keys and, when that baseline exists, ``bgnbd_gamma_gamma_spearman``; last row
         ``slice="__all__"``).
 
-    Raises
-    ------
     {{evaluate_raises}}
     """
+    return _evaluate(model, events, as_of, slices, "cltv")
+
+
+def _evaluate(model: Any, events: Any, as_of: Any, slices: Any, task: str) -> dict[str, Any]:
+    """:func:`evaluate_churn` (``task="churn"``) or :func:`evaluate_cltv` (``task="cltv"``)."""
     ev, ts, h = _check_inputs(model, events, as_of)
-    pred, actual, base = _scored(model, ev, ts, h, "cltv")
+    pred, actual, base = _scored(model, ev, ts, h, task)
     p = pred.to_numpy()
+    judge, metric = (_judge_churn, M.churn_metrics) if task == "churn" else (_judge_cltv, M.cltv_metrics)
+    result, extra = judge(actual, p, base)
+    out: dict[str, Any] = {**_sizes(ts, h, actual), **result}
+    if slices is not None:
+        out["slices"] = _sliced_table(metric, actual, p, _slice_labels(ev, ts, pred.index, slices), extra)
+    return out
+
+
+def _judge_churn(y: np.ndarray, p: np.ndarray, base: pd.DataFrame) -> tuple[dict[str, Any], _Extra]:
+    """The churn result after the sizes, and the baselines' ROC-AUC columns of the slices table."""
+    baselines: dict[str, dict[str, float]] = {}
+    for name in CHURN_BASELINES:
+        s = base[name].to_numpy(dtype=np.float64)
+        if np.isnan(s).any():
+            continue
+        probability = name in _PROBABILITY_BASELINES
+        baselines[name] = M.churn_metrics(y, s) if probability else score_baseline_metrics(y, s)
+    model_metrics = M.churn_metrics(y, p)
+    best = max(baselines, key=lambda k: _nan_low(baselines[k]["roc_auc"])) if baselines else None
+    result = {
+        "churn_rate": float(np.mean(y)),
+        "model": model_metrics,
+        "baselines": baselines,
+        "best_baseline": best,
+        "model_beats_baselines": bool(
+            best is not None and model_metrics["roc_auc"] > baselines[best]["roc_auc"]
+        ),
+    }
+    return result, {f"{name}_roc_auc": (M.roc_auc, base[name].to_numpy(), "roc_auc") for name in baselines}
+
+
+def _judge_cltv(actual: np.ndarray, p: np.ndarray, base: pd.DataFrame) -> tuple[dict[str, Any], _Extra]:
+    """The CLTV result after the sizes, and the BG/NBD × Gamma-Gamma Spearman column of the slices table."""
     with warnings.catch_warnings():
         # decile MAPE leaves out bins with no actual spend and warns each time; expected for CLTV
         warnings.simplefilter("ignore", DataWarning)
@@ -351,8 +357,7 @@ def evaluate_cltv(model: Any, events: Any, as_of: Any, *, slices: Any = None) ->
             if not base[name].isna().any()
         }
     ref = baselines.get("bgnbd_gamma_gamma")
-    out: dict[str, Any] = {
-        **_sizes(ts, h, actual),
+    result = {
         "mean_actual_value": float(np.mean(actual)),
         "model": model_metrics,
         "baselines": baselines,
@@ -362,12 +367,10 @@ def evaluate_cltv(model: Any, events: Any, as_of: Any, *, slices: Any = None) ->
             and model_metrics["normalized_gini"] >= ref["normalized_gini"]
         ),
     }
-    if slices is not None:
-        extra = {} if ref is None else {
-            "bgnbd_gamma_gamma_spearman": (M.spearman, base["bgnbd_gamma_gamma"].to_numpy(), "spearman")
-        }
-        out["slices"] = _sliced_table(M.cltv_metrics, actual, p, _slice_labels(ev, ts, pred.index, slices), extra)
-    return out
+    extra: _Extra = {} if ref is None else {
+        "bgnbd_gamma_gamma_spearman": (M.spearman, base["bgnbd_gamma_gamma"].to_numpy(), "spearman")
+    }
+    return result, extra
 
 
 def _sizes(ts: pd.Timestamp, h: pd.Timedelta, outcome: np.ndarray) -> dict[str, Any]:

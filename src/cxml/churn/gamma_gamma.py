@@ -162,6 +162,7 @@ class GammaGammaModel(BTYDModel):
         self._fit_rows((xs, ms, np.unique(xs, return_inverse=True)), None if weights is None else ws, start)
         return self
 
+    @fill_doc
     def set_fitted_params(self, *, p: float, q: float, v: float) -> GammaGammaModel:
         """Use known parameters (e.g. published ones) instead of fitting; returns ``self``.
 
@@ -183,10 +184,7 @@ class GammaGammaModel(BTYDModel):
         GammaGammaModel
             ``self``, with ``params_`` set to these values (as floats) and no other fitted attribute.
 
-        Raises
-        ------
-        ParameterError
-            When a parameter is not a positive finite number.
+        {{known_params_raises}}
         """
         return self._set_known_params({"p": p, "q": q, "v": v})
 
