@@ -3,7 +3,9 @@
 An estimator's ``__init__`` stores every argument, unchanged and unvalidated, as the attribute of
 the same name: ``get_params``, ``set_params`` and ``clone`` read them back by the names in the
 signature, and ``fit`` checks them. :func:`keep_init_args` does that for all of them at once, so
-that a constructor is its signature (with types and defaults) plus one line.
+that a constructor is its signature (with types and defaults) plus one line. A subclass that
+declares only its own keywords and passes the rest on through ``**shared`` shows the full signature
+once its base's ``__init_subclass__`` calls :func:`show_passed_on`.
 
 >>> class Model:
 ...     def __init__(self, *, alpha=1.0, iterations=10):
@@ -18,7 +20,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["keep_init_args"]
+__all__ = ["keep_init_args", "show_passed_on"]
 
 
 def keep_init_args(obj: object, args: Mapping[str, Any]) -> None:
@@ -35,3 +37,27 @@ def keep_init_args(obj: object, args: Mapping[str, Any]) -> None:
     for name, param in inspect.signature(type(obj).__init__).parameters.items():
         if name != "self" and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD) and name in args:
             setattr(obj, name, args[name])
+
+
+def show_passed_on(cls: type[Any]) -> None:
+    """Give ``cls.__init__`` its own keywords followed by the parent's ones it passes on via ``**``.
+
+    Nothing changes when ``cls`` defines no ``__init__`` or one without a ``**`` parameter (it then
+    lists every parameter itself).
+
+    Parameters
+    ----------
+    cls
+        A class whose ``__init__`` takes keyword-only parameters and may end with ``**shared``.
+    """
+    init = cls.__dict__.get("__init__")
+    if init is None:
+        return
+    signature = inspect.signature(init)
+    *own, last = signature.parameters.values()
+    if last.kind != last.VAR_KEYWORD:
+        return
+    names = {p.name for p in own}
+    parent = inspect.signature(super(cls, cls).__init__).parameters.values()
+    passed_on = [p for p in parent if p.kind == p.KEYWORD_ONLY and p.name not in names]
+    init.__signature__ = signature.replace(parameters=[*own, *passed_on])

@@ -144,6 +144,19 @@ _WEIGHTS_ERROR = """\
 ParameterError
     ``weights`` is not a column name or an array of non-negative finite counts, one per row."""
 
+_REFERENCE_ATTRIBUTE = """\
+reference_ : dict or None
+    The population the reasons compare with (the customers of the latest training snapshot:
+    percentiles of every feature, the median raw score and prior); ``None`` for a model saved
+    before references existed."""
+
+_SAMPLE_EXAMPLE = """\
+Examples
+--------
+>>> import cxml
+>>> from cxml.data.sample import generate_sample
+>>> ev = cxml.load_events(generate_sample(n_customers=300, n_items=30, random_state=0))"""
+
 #: The fragments by name, as ``{{name}}`` markers in docstrings refer to them.
 FRAGMENTS = {
     "customer_arrays": _CUSTOMER_ARRAYS,
@@ -159,6 +172,8 @@ FRAGMENTS = {
     "as_of": _AS_OF,
     "summary_weights": _SUMMARY_WEIGHTS,
     "weights_error": _WEIGHTS_ERROR,
+    "reference_attribute": _REFERENCE_ATTRIBUTE,
+    "sample_example": _SAMPLE_EXAMPLE,
 }
 
 #: The decorator: the shared :data:`cxml._docs.COMMON` fragments (``events`` ...) and the ones above.

@@ -50,7 +50,8 @@ class ExplainedModel(SnapshotModel):
         ``"__bgnbd_prior__"`` row (the raw-scale BG/NBD forecast that boosting started from —
         logit of P(no purchase) for churn — refined by the linear prior with
         ``linear_prior=True`` — and for CLTV the log of the BG/NBD × Gamma-Gamma value plus its
-        held-out level shift; ``value``
+        held-out level shift, or, when ``CLTVModel`` chose its linear prior (``linear_prior_`` not
+        ``None``), that value refined by :mod:`cxml.churn._cltv_prior`; ``value``
         is the BG/NBD forecast) sum to the raw score (which the churn calibrator turns into
         ``churn_probability``, before an optional blend with BG/NBD; ``exp`` of it is
         ``expected_value``). Rows are sorted by

@@ -10,7 +10,6 @@ every parameter.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from cxml._checks import check_bool, check_choice, check_fraction, check_int, check_random_state
-from cxml._params import keep_init_args
+from cxml._params import keep_init_args, show_passed_on
 from cxml.churn import _lgbm, _persist
 from cxml.churn._docs import fill_doc
 from cxml.churn._hybrid import BTYD_COLUMNS, BTYD_TIME_UNIT, BTYDParams, fit_btyd
@@ -69,15 +68,7 @@ class SnapshotModel(BaseEstimator):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is None:
-            return
-        # the subclass's own keywords, then the shared ones it passes on through **shared
-        own = [p for p in inspect.signature(init).parameters.values() if p.kind != p.VAR_KEYWORD]
-        names = {p.name for p in own}
-        shared = [p for p in inspect.signature(SnapshotModel.__init__).parameters.values()
-                  if p.name not in names and p.name != "self"]
-        init.__signature__ = inspect.Signature(own + shared)
+        show_passed_on(cls)  # the subclass's own keywords, then the shared ones it passes on
 
     # ------------------------------------------------------------------ settings
     def _objective(self) -> dict[str, Any]:

@@ -114,16 +114,9 @@ class ChurnModel(ExplainedModel):
         Its column specs (``"transform:column"``, :mod:`cxml.churn._linear_prior`), saved with it.
     blend_weight_ : float
         The model's weight in the blend with BG/NBD's probability (1.0 without ``blend``).
-    reference_ : dict or None
-        The population the reasons compare with (the customers of the latest training snapshot:
-        percentiles of every feature, the median raw score and prior); ``None`` for a model saved
-        before references existed.
+    {{reference_attribute}}
 
-    Examples
-    --------
-    >>> import cxml
-    >>> from cxml.data.sample import generate_sample
-    >>> ev = cxml.load_events(generate_sample(n_customers=300, n_items=30, random_state=0))
+    {{sample_example}}
     >>> model = ChurnModel(horizon="90D", n_snapshots=2, use_bgnbd_features=False).fit(
     ...     ev, as_of="2024-09-01")
     >>> risk = model.predict(ev, as_of="2024-09-01")

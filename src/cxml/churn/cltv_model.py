@@ -106,16 +106,9 @@ class CLTVModel(ExplainedModel):
     post_ : dict
         The held-out steps after boosting (:func:`cxml.churn._cltv_post.fit_post`): by default only
         the level shift, so ``expected_value`` is ``exp`` of the raw score that ``explain`` adds up to.
-    reference_ : dict or None
-        The population the reasons compare with (the customers of the latest training snapshot:
-        percentiles of every feature, the median raw score and prior); ``None`` for a model saved
-        before references existed.
+    {{reference_attribute}}
 
-    Examples
-    --------
-    >>> import cxml
-    >>> from cxml.data.sample import generate_sample
-    >>> ev = cxml.load_events(generate_sample(n_customers=300, n_items=30, random_state=0))
+    {{sample_example}}
     >>> model = CLTVModel(horizon="90D", n_snapshots=2, use_bgnbd_features=False).fit(
     ...     ev, as_of="2024-09-01")
     >>> value = model.predict(ev, as_of="2024-09-01")

@@ -42,7 +42,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from cxml._checks import check_bool, check_float, check_int
-from cxml._params import keep_init_args
+from cxml._params import keep_init_args, show_passed_on
 from cxml.data import as_events
 from cxml.exceptions import BundleError, NotFittedError
 from cxml.recommend import _persist
@@ -50,7 +50,6 @@ from cxml.recommend._docs import fill_doc
 from cxml.recommend._frames import as_id_array
 from cxml.recommend._matrix import COUNT
 from cxml.recommend._ranking import recommend_frame, similar_frame
-from cxml.recommend._signature import show_passed_on
 from cxml.recommend._state import FitState, FittedStateView, build_state, restored_state
 from cxml.schema import Columns
 
