@@ -18,12 +18,13 @@ from typing import Any, Final
 
 import pandas as pd
 
+from cxml.batch import RECOMMENDED
 from cxml.schema import Columns
 
 __all__ = ["OUTPUT_COLUMNS", "log_events_input", "model_code_paths", "model_requirements", "model_signature"]
 
 #: Columns of every pyfunc prediction, in order (a model without churn / CLTV / recommender gives nulls).
-OUTPUT_COLUMNS: Final = (Columns.CUSTOMER, Columns.CHURN_PROBABILITY, Columns.EXPECTED_VALUE, "recommended_items")
+OUTPUT_COLUMNS: Final = (Columns.CUSTOMER, Columns.CHURN_PROBABILITY, Columns.EXPECTED_VALUE, RECOMMENDED)
 
 
 def model_signature() -> Any:
