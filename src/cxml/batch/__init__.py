@@ -28,6 +28,9 @@ a Spark partition), then :func:`population_from_values` over all of them gives t
 **Streaming.** ``score_events(..., memory_budget="2G")`` on a parquet file or directory (and any
 parquet dataset that would not fit in half the RAM) scores it in customer hash buckets
 (:mod:`cxml.batch._stream`): the rows and values equal the in-memory path's; each part is a bucket.
+The bucketing itself (:func:`spill_buckets`, :func:`read_bucket`, :class:`Spill`, sized by
+:func:`parse_memory_budget`, :func:`bucket_count` and :func:`rows_per_bucket`) is exported for
+``cxml train``'s streamed path, which buckets customers the same way.
 
 Examples
 --------
@@ -36,6 +39,8 @@ Examples
 False
 """
 
+from cxml.batch._buckets import Spill, read_bucket, spill_buckets
+from cxml.batch._budget import bucket_count, parse_memory_budget, rows_per_bucket
 from cxml.batch._chunks import (
     RECOMMENDED,
     SEGMENT,
@@ -59,13 +64,19 @@ __all__ = [
     "SUCCESS",
     "Population",
     "ScoringModels",
+    "Spill",
+    "bucket_count",
     "capped_k",
     "cold_start_count",
     "is_complete",
+    "parse_memory_budget",
     "population_from_values",
     "population_inputs",
+    "read_bucket",
     "read_scores",
     "rfm_values",
+    "rows_per_bucket",
     "score_chunk",
     "score_events",
+    "spill_buckets",
 ]

@@ -44,11 +44,31 @@ class Spill:
     report: LoadReport = field(default_factory=LoadReport)
 
     def path(self, bucket: int) -> Path:
+        """The parquet file of ``bucket`` (an index below ``n_buckets``) under ``root``."""
         return self.root / f"bucket-{bucket:05d}.parquet"
 
 
 def spill_buckets(data: EventsDataset, as_of: pd.Timestamp, n_buckets: int, batch_rows: int, root: Path) -> Spill:
-    """Write the past events of ``data`` into ``n_buckets`` bucket files under ``root`` (module docstring)."""
+    """Write the past events of ``data`` into ``n_buckets`` bucket files under ``root`` (module docstring).
+
+    Parameters
+    ----------
+    data
+        The events dataset, read batch by batch.
+    as_of
+        Events at or after it are dropped and counted (``Spill.n_future``).
+    n_buckets
+        Number of customer hash buckets (:func:`cxml.batch.bucket_count`).
+    batch_rows
+        Rows per read batch.
+    root
+        Directory of the bucket files (created by the caller; the caller deletes it).
+
+    Returns
+    -------
+    Spill
+        The bucket files and, per bucket, its past rows, whether it holds a purchase and its digest.
+    """
     spill = Spill(root, n_buckets, np.zeros(n_buckets, np.int64), np.zeros(n_buckets, bool),
                   np.zeros((n_buckets, 2), np.uint64))
     writers: dict[int, pq.ParquetWriter] = {}
@@ -93,6 +113,13 @@ def read_bucket(spill: Spill, bucket: int) -> tuple[pd.DataFrame, np.ndarray, np
     dataset order (pass 1 appends them so), so the frame equals what the in-memory path slices.
     The order is two stable numpy sorts of integer codes (customers ranked once) and one arrow
     take of the rows: no string sort, no pandas take.
+
+    Parameters
+    ----------
+    spill
+        What :func:`spill_buckets` wrote.
+    bucket
+        The bucket's index (below ``spill.n_buckets``).
     """
     if not spill.rows[bucket]:
         return _empty(), np.empty(0, dtype=object), np.empty(0, dtype=np.int64)

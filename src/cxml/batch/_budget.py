@@ -43,12 +43,26 @@ def parse_memory_budget(value: Any) -> int | None:
 
 
 def rows_per_bucket(budget: int) -> int:
-    """Events per bucket that keep a bucket's scoring within ``budget`` bytes."""
+    """Events per bucket that keep a bucket's scoring within ``budget`` bytes.
+
+    Parameters
+    ----------
+    budget
+        Memory budget in bytes (:func:`parse_memory_budget`).
+    """
     return max(1, budget // BYTES_PER_EVENT)
 
 
 def bucket_count(n_rows: int, budget: int) -> int:
-    """Buckets for ``n_rows`` events under ``budget`` (at least 1)."""
+    """Buckets for ``n_rows`` events under ``budget`` (at least 1).
+
+    Parameters
+    ----------
+    n_rows
+        Events to bucket.
+    budget
+        Memory budget in bytes (:func:`parse_memory_budget`).
+    """
     return max(1, math.ceil(n_rows / rows_per_bucket(budget)))
 
 

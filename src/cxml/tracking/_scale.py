@@ -27,7 +27,7 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from cxml.batch._budget import parse_memory_budget
+from cxml.batch import parse_memory_budget
 from cxml.data.dataset import EventsDataset, is_parquet_source, stable_bucket
 from cxml.exceptions import ConfigError, CxmlWarning
 from cxml.tracking.config import TrainConfig

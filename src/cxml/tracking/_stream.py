@@ -31,8 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from cxml.batch._buckets import Spill, read_bucket, spill_buckets
-from cxml.batch._budget import bucket_count, rows_per_bucket
+from cxml.batch import Spill, bucket_count, read_bucket, rows_per_bucket, spill_buckets
 from cxml.churn import rfm_summary
 from cxml.data.dataset import EventsDataset
 from cxml.exceptions import InsufficientDataError

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from cxml._checks import check_int, check_random_state
-from cxml.batch._budget import parse_memory_budget
+from cxml.batch import parse_memory_budget
 from cxml.exceptions import ConfigError, CxmlError
 from cxml.schema import parse_as_of, parse_horizon
 from cxml.tracking._catalog import (
