@@ -96,7 +96,8 @@ def fit_cltv_prior(frame: pd.DataFrame, y: np.ndarray, *, power: float) -> np.nd
     fitted (a column absent, no BG/NBD × GG value, or no spend)."""
     if any(c not in frame.columns for c in LINEAR_COLUMNS) or not np.sum(y) > 0:
         return None
-    Z = np.where(np.isfinite(_design(frame)), _design(frame), np.nan)
+    Z = _design(frame)
+    Z = np.where(np.isfinite(Z), Z, np.nan)
     if np.isnan(Z[:, 0]).all():
         return None
     with np.errstate(invalid="ignore"):
