@@ -45,7 +45,7 @@ from sklearn.model_selection import StratifiedKFold
 import cxml
 from cxml.churn import _lgbm
 from cxml.churn import metrics as M
-from cxml.churn._linear_prior import LINEAR_PRIOR_COLUMNS, _design
+from cxml.churn._linear_prior import LINEAR_PRIOR_COLUMNS, design
 from cxml.churn.churn_model import ChurnModel
 from cxml.churn.summary import purchase_rows
 from cxml.evaluate import backtest, paired_bootstrap
@@ -214,7 +214,7 @@ def run(name: str, params: dict[str, Any], datasets: list[str], n_boot: int) -> 
 def _oof(snap: pd.DataFrame, names: list[str], y: np.ndarray) -> dict[str, np.ndarray]:
     """Out-of-fold (5-fold, stratified) scores of two models fitted on the cutoff's own labels."""
     X = _lgbm.align_features(snap, names)
-    D = _design(snap, LINEAR_PRIOR_COLUMNS)
+    D = design(snap, LINEAR_PRIOR_COLUMNS)
     D = np.nan_to_num((D - np.nanmean(D, axis=0)) / np.nanstd(D, axis=0))
     out = {"linear_prior_columns": np.zeros(len(y)), "lightgbm_all_features": np.zeros(len(y))}
     params = {"objective": "binary", "verbosity": -1, "seed": 0, "deterministic": True, "num_threads": 1,

@@ -12,7 +12,7 @@ from cxml.churn._linear_prior import (
     C_GRID,
     LINEAR_PRIOR_COLUMNS,
     _choose_C,
-    _design,
+    design,
     fit_linear_prior,
     hinge_specs,
     linear_prior,
@@ -30,7 +30,7 @@ def _log_loss(y: np.ndarray, z: np.ndarray) -> float:
 
 def test_transforms_and_hinge_knots() -> None:
     frame = pd.DataFrame({"p": [0.5, 0.9], "days": [0.0, np.e ** 2 - 1], "v": [-3.0, 2.0]})
-    Z = _design(frame, ("logit:p", "log1p:days", "raw:v", "hinge:days:1.5"))
+    Z = design(frame, ("logit:p", "log1p:days", "raw:v", "hinge:days:1.5"))
     np.testing.assert_allclose(Z, [[0.0, 0.0, -3.0, 0.0], [np.log(9.0), 2.0, 2.0, 0.5]], atol=1e-9)
     days = pd.DataFrame({"days": np.expm1(np.arange(101) / 10)})
     assert hinge_specs(days, "days", (0.25, 0.5)) == ("hinge:days:2.5", "hinge:days:5.0")

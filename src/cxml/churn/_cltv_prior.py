@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from cxml.churn._linear_prior import design, standardisation
+
 __all__ = ["LINEAR_COLUMNS", "choose_cltv_prior", "cltv_prior", "fit_cltv_prior", "valid_packed"]
 
 #: The columns of the linear correction (the first is also the offset).
@@ -51,11 +53,8 @@ def _offset(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _design(frame: pd.DataFrame) -> np.ndarray:
-    """The transformed columns (NaN where a value is missing)."""
-    cols = [_offset(frame)]
-    for name in LINEAR_COLUMNS[1:]:
-        cols.append(np.log1p(np.maximum(frame[name].to_numpy(dtype=np.float64), 0.0)))
-    return np.column_stack(cols)
+    """The log BG/NBD × GG value, then log1p of the other columns (NaN where a value is missing)."""
+    return np.column_stack([_offset(frame), design(frame, [f"log1p:{c}" for c in LINEAR_COLUMNS[1:]])])
 
 
 def _standardised(Z: np.ndarray, packed: np.ndarray) -> np.ndarray:
@@ -101,10 +100,8 @@ def fit_cltv_prior(frame: pd.DataFrame, y: np.ndarray, *, power: float) -> np.nd
     if np.isnan(Z[:, 0]).all():
         return None
     with np.errstate(invalid="ignore"):
-        low, high = np.nanmin(Z, axis=0), np.nanmax(Z, axis=0)
-        mean, scale = np.nan_to_num(np.nanmean(Z, axis=0)), np.nan_to_num(np.nanstd(Z, axis=0))
-    low, high = np.nan_to_num(low), np.nan_to_num(high)
-    scale = np.where(scale > 0, scale, 1.0)
+        low, high = np.nan_to_num(np.nanmin(Z, axis=0)), np.nan_to_num(np.nanmax(Z, axis=0))
+    mean, scale = standardisation(Z)
     fill = float(mean[0])
     head = np.concatenate([low, high, mean, scale, [fill]])
     offset = np.where(np.isnan(Z[:, 0]), fill, Z[:, 0])

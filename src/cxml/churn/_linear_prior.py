@@ -28,8 +28,8 @@ from sklearn.linear_model import LogisticRegression
 
 from cxml.schema import Columns
 
-__all__ = ["C_GRID", "LINEAR_PRIOR_COLUMNS", "fit_linear_prior", "hinge_specs", "linear_prior", "valid_packed",
-           "valid_specs"]
+__all__ = ["C_GRID", "LINEAR_PRIOR_COLUMNS", "design", "fit_linear_prior", "hinge_specs", "linear_prior",
+           "standardisation", "valid_packed", "valid_specs"]
 
 #: The default specs (also those of a model saved before specs were stored).
 LINEAR_PRIOR_COLUMNS = ("logit:bg_p_no_purchase", "log1p:recency_days", "log1p:n_purchase_days",
@@ -51,9 +51,19 @@ def _column(frame: pd.DataFrame, spec: str) -> np.ndarray:
     return logged if kind == "log1p" else np.maximum(logged - float(knot[0]), 0.0)
 
 
-def _design(frame: pd.DataFrame, specs: Sequence[str]) -> np.ndarray:
-    """The transformed columns (NaN where a value is missing)."""
+def design(frame: pd.DataFrame, specs: Sequence[str]) -> np.ndarray:
+    """The transformed columns of ``specs`` (NaN where a value is missing)."""
     return np.column_stack([_column(frame, s) for s in specs])
+
+
+def standardisation(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation of the finite values of ``Z`` (0 and 1 where none, 1
+    for a constant column)."""
+    with np.errstate(invalid="ignore"):
+        finite = np.where(np.isfinite(Z), Z, np.nan)
+        mean = np.nan_to_num(np.nanmean(finite, axis=0))
+        scale = np.nan_to_num(np.nanstd(finite, axis=0))
+    return mean, np.where(scale > 0, scale, 1.0)
 
 
 def _standardised(Z: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -72,11 +82,7 @@ def hinge_specs(frame: pd.DataFrame, column: str, quantiles: Sequence[float]) ->
 
 
 def _fit(Z: np.ndarray, y: np.ndarray, C: float) -> np.ndarray:
-    with np.errstate(invalid="ignore"):
-        finite = np.where(np.isfinite(Z), Z, np.nan)
-        mean = np.nan_to_num(np.nanmean(finite, axis=0))
-        scale = np.nan_to_num(np.nanstd(finite, axis=0))
-    scale = np.where(scale > 0, scale, 1.0)
+    mean, scale = standardisation(Z)
     lr = LogisticRegression(C=C, max_iter=1000).fit(_standardised(Z, mean, scale), y.astype(int))
     return np.concatenate([mean, scale, lr.coef_[0], lr.intercept_]).astype(np.float64)
 
@@ -111,7 +117,7 @@ def fit_linear_prior(frame: pd.DataFrame, y: np.ndarray, specs: Sequence[str] = 
     specs = tuple(specs)
     if any(s.split(":")[1] not in frame.columns for s in specs) or len(np.unique(y)) < 2:
         return None
-    Z = _design(frame, specs)
+    Z = design(frame, specs)
     strength = _choose_C(frame, Z, y) if C == "auto" else float(C)
     return _fit(Z, y, strength)
 
@@ -120,7 +126,7 @@ def linear_prior(packed: np.ndarray, frame: pd.DataFrame, specs: Sequence[str] =
     """The prior's log-odds for every row of ``frame``."""
     k = len(specs)
     mean, scale, coef, intercept = packed[:k], packed[k:2 * k], packed[2 * k:3 * k], packed[3 * k]
-    return np.asarray(_standardised(_design(frame, specs), mean, scale) @ coef + intercept, dtype=np.float64)
+    return np.asarray(_standardised(design(frame, specs), mean, scale) @ coef + intercept, dtype=np.float64)
 
 
 def valid_specs(specs: Sequence[str]) -> bool:
