@@ -11,7 +11,6 @@ recommender sees every purchase row.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from cxml.exceptions import ConfigError, CxmlWarning, SchemaError
 from cxml.schema import Columns, events_before, parse_as_of, parse_horizon
 from cxml.tracking._btyd import BTYDFit, fit_population, log_params
 from cxml.tracking._scale import streaming_budget
+from cxml.tracking._signature import frame_sha256
 from cxml.tracking._stream import stream_events
 from cxml.tracking.config import RecommenderSection, TrainConfig
 
@@ -56,13 +56,12 @@ class TrainInputs:
 def dataset_fingerprint(events: pd.DataFrame) -> dict[str, Any]:
     """Row count, customers, date range and a content hash of the canonical columns."""
     cols = [c for c in Columns.EVENTS if c in events.columns]
-    digest = hashlib.sha256(pd.util.hash_pandas_object(events[cols], index=False).to_numpy().tobytes())
     return {
         "rows": len(events),
         "customers": int(events[Columns.CUSTOMER].nunique()),
         "first_event": str(events[Columns.TIMESTAMP].min()),
         "last_event": str(events[Columns.TIMESTAMP].max()),
-        "sha256": digest.hexdigest(),
+        "sha256": frame_sha256(events[cols]),
     }
 
 
