@@ -9,6 +9,7 @@ real models, the bundle scored by `Scorer.score` (streamed) and through the logg
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -121,6 +122,11 @@ def test_a_tiny_budget_streams_and_logs_the_sample_fraction(streamed: dict[str, 
     assert int(params["scale.sample_customers"]) == len(chosen) < len(ids) == int(params["scale.customers"])
     sample_rows = int(history["customer_id"].isin(chosen).sum())
     assert int(params["scale.sample_events"]) == sample_rows
+    # the run's dataset input is the whole sample LightGBM trained on, not a head of it
+    run = mlflow.MlflowClient(tracking_uri=streamed["uri"]).get_run(result.run_id)
+    (logged,) = run.inputs.dataset_inputs
+    assert logged.dataset.name == "events_sample"
+    assert json.loads(logged.dataset.profile)["num_rows"] == sample_rows
     assert int(params["data.rows"]) == len(history) and int(params["data.customers"]) == len(ids)
     assert any("LightGBM trains on" in w for w in streamed["warnings"])  # 16M is below the sample floor
     assert set(result.seconds) >= {"read_and_summary", "btyd", "recommender", "churn", "cltv", "logging"}

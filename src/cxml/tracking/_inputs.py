@@ -30,9 +30,6 @@ from cxml.tracking.config import RecommenderSection, TrainConfig
 
 __all__ = ["TrainInputs", "dataset_fingerprint", "training_inputs"]
 
-#: rows of the sample a streamed run logs as its MLflow dataset input: mlflow's schema inference reads
-#: every cell of the frame it is given (minutes for millions of rows); the data.* params describe all events
-INPUT_ROWS = 10_000
 #: recommenders a streamed run fits as configured; "auto" (a search over several candidates) becomes ALS
 _STREAMED_AUTO = "als"
 
@@ -99,7 +96,8 @@ def _streamed(cfg: TrainConfig, budget: int) -> TrainInputs:
     purchases = streamed.purchases if streamed.purchases is not None else streamed.sample.iloc[:0]
     return TrainInputs(
         cfg=cfg, as_of=streamed.as_of, value_events=streamed.sample, rec_events=purchases,
-        history=streamed.sample.head(INPUT_ROWS), input_name="events_sample_head",
+        # the run's dataset input is the sample LightGBM saw; the data.* params describe every event
+        history=events_before(streamed.sample, streamed.as_of), input_name="events_sample",
         fingerprint=streamed.fingerprint, params=params, btyd=btyd,
         seconds={**streamed.seconds, "btyd": time.perf_counter() - start},
     )
