@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 import cxml
+from cxml.batch import rows_per_bucket, spill_batch_rows
 from cxml.batch._buckets import read_bucket, read_bucket_rows, spill_buckets
+from cxml.batch._budget import MIN_BUDGET
 from cxml.batch._output import prepare_past
 from cxml.batch._population import rfm_values
 from cxml.data.dataset import EventsDataset, stable_bucket
@@ -74,3 +76,11 @@ def test_an_empty_bucket_reads_as_an_empty_canonical_frame(spilled: tuple, tmp_p
         assert cxml.data.loading.is_canonical(read_bucket_rows(spill, 0))
     finally:
         spill.rows[0] = saved
+
+
+@pytest.mark.parametrize("budget", [MIN_BUDGET, 256 * 2**20, 2**30, 2**40])
+def test_the_bucketing_pass_reads_batches_smaller_than_a_bucket(budget: int) -> None:
+    # a read batch costs more per event than a bucket being scored (benchmarks/scale.py): batches of
+    # a whole bucket took the bucketing pass 1.7 GB past a 1 GB budget at 1M customers
+    assert 1 <= spill_batch_rows(budget) < rows_per_bucket(budget)
+    assert spill_batch_rows(budget) == budget // 6_000

@@ -29,7 +29,8 @@ a Spark partition), then :func:`population_from_values` over all of them gives t
 parquet dataset that would not fit in half the RAM) scores it in customer hash buckets
 (:mod:`cxml.batch._stream`): the rows and values equal the in-memory path's; each part is a bucket.
 The bucketing itself (:func:`spill_buckets`, :func:`read_bucket`, :class:`Spill`, sized by
-:func:`parse_memory_budget`, :func:`bucket_count` and :func:`rows_per_bucket`) is exported for
+:func:`parse_memory_budget`, :func:`bucket_count`, :func:`rows_per_bucket` and
+:func:`spill_batch_rows`) is exported for
 ``cxml train``'s streamed path, which buckets customers the same way.
 
 Examples
@@ -40,7 +41,7 @@ False
 """
 
 from cxml.batch._buckets import Spill, read_bucket, spill_buckets
-from cxml.batch._budget import bucket_count, parse_memory_budget, rows_per_bucket
+from cxml.batch._budget import bucket_count, parse_memory_budget, rows_per_bucket, spill_batch_rows
 from cxml.batch._chunks import (
     RECOMMENDED,
     SEGMENT,
@@ -78,5 +79,6 @@ __all__ = [
     "rows_per_bucket",
     "score_chunk",
     "score_events",
+    "spill_batch_rows",
     "spill_buckets",
 ]

@@ -9,11 +9,17 @@ from typing import Any, Final
 
 from cxml.exceptions import ParameterError
 
-__all__ = ["BYTES_PER_EVENT", "auto_budget", "bucket_count", "parse_memory_budget", "rows_per_bucket"]
+__all__ = ["BYTES_PER_EVENT", "SPILL_BYTES_PER_EVENT", "auto_budget", "bucket_count", "parse_memory_budget",
+           "rows_per_bucket", "spill_batch_rows"]
 
 #: peak bytes per event of a bucket while it is read, prepared and scored (features, churn, CLTV,
 #: recommendations), measured on the synthetic data at scale with margin (benchmarks/scale.py)
 BYTES_PER_EVENT: Final = 1_500
+#: bytes per event of a read batch while the bucketing pass normalises, hashes and splits it (about
+#: 2.2 KB measured on the synthetic 1M-customer dataset, benchmarks/scale.py), with margin: the
+#: batches are smaller than the buckets, so that bucketing stays within the budget too (batches of
+#: a whole bucket's rows peaked at 1.7 GB over the process's own memory with a 1 GB budget)
+SPILL_BYTES_PER_EVENT: Final = 6_000
 #: the smallest budget accepted: below it the bucket overhead (models, id maps) dominates
 MIN_BUDGET: Final = 16 * 2**20
 _UNITS: Final = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
@@ -51,6 +57,17 @@ def rows_per_bucket(budget: int) -> int:
         Memory budget in bytes (:func:`parse_memory_budget`).
     """
     return max(1, budget // BYTES_PER_EVENT)
+
+
+def spill_batch_rows(budget: int) -> int:
+    """Events per read batch of the bucketing pass (:func:`cxml.batch.spill_buckets`) under ``budget`` bytes.
+
+    Parameters
+    ----------
+    budget
+        Memory budget in bytes (:func:`parse_memory_budget`).
+    """
+    return max(1, budget // SPILL_BYTES_PER_EVENT)
 
 
 def bucket_count(n_rows: int, budget: int) -> int:

@@ -84,12 +84,15 @@ def score_events(
         parquet dataset may use. When ``events`` is a path to a parquet file or directory and a
         budget is given (or none is and the events would not fit in half the RAM, then a quarter
         of the RAM), the dataset is **streamed** (:mod:`cxml.batch._stream`): customers are
-        hashed into buckets of about ``budget / 1500`` events, written to a spill directory next
-        to ``out`` (``.NAME.spill-*``, removed at the end; one a killed run left is removed by the
-        next run of the same ``out``), and each bucket is one part, scored in slices of
+        hashed into buckets of about ``budget / 1500`` events (read in batches of ``budget /
+        6000``, :func:`cxml.batch.spill_batch_rows`), written to a spill directory next to ``out``
+        (``.NAME.spill-*``, removed at the end; one a killed run left is removed by the next run of
+        the same ``out``), and each bucket is one part, scored in slices of
         ``chunk_size`` customers. The rows and values equal the in-memory path's (parts hold
         hash buckets instead of sorted id ranges; the summary adds ``buckets`` and per-stage
-        ``seconds``). Ignored for a DataFrame or a csv path, which are scored in memory.
+        ``seconds``). The budget covers the data; the process itself (Python with pandas,
+        pyarrow, LightGBM and the models, about 300 MB) comes on top. Ignored for a DataFrame or
+        a csv path, which are scored in memory.
     reasons
         ``N > 0`` adds a ``reasons`` column: the churn model's top-``N`` reasons in words
         (:meth:`cxml.churn.ChurnModel.reasons`) as a list per customer; ``0`` (default) adds none.

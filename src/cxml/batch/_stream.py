@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from cxml.batch._buckets import Spill, read_bucket, read_bucket_rows, spill_buckets
-from cxml.batch._budget import bucket_count, rows_per_bucket
+from cxml.batch._budget import bucket_count, spill_batch_rows
 from cxml.batch._chunks import Population, cold_start_count, score_chunk
 from cxml.batch._journal import FORMAT, Journal
 from cxml.batch._lock import OutputLock
@@ -80,7 +80,7 @@ def score_dataset(
         spill_root = Path(tempfile.mkdtemp(prefix=spill_prefix(out), dir=out.parent))
         try:
             start = time.perf_counter()
-            spill = spill_buckets(data, as_of, n_buckets, rows_per_bucket(budget), spill_root)
+            spill = spill_buckets(data, as_of, n_buckets, spill_batch_rows(budget), spill_root)
             spill.report.warn(f"events source {str(source)!r}")
             seconds["bucketing"] = time.perf_counter() - start
             journal = open_journal(out, _fingerprint(bundle, spill, as_of, k, chunk_size, reasons),

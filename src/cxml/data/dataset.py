@@ -32,6 +32,10 @@ __all__ = ["READ_COLUMNS", "EventsDataset", "LoadReport", "is_parquet_source", "
 #: the source columns scoring reads (as :func:`cxml.as_events` maps them: canonical names, ``price``)
 READ_COLUMNS = (*Columns.EVENTS, Columns.ORDER, "price")
 _ID_COLUMNS = (Columns.CUSTOMER, Columns.ITEM, Columns.ORDER)
+#: record batches and files pyarrow's scanner may read ahead of :meth:`EventsDataset.batches`'
+#: consumer (its defaults, 16 and 4, buffer up to 64 batches: a whole 5M-event dataset)
+READAHEAD_BATCHES = 1
+READAHEAD_FILES = 1
 
 
 def is_parquet_source(source: object) -> bool:
@@ -113,7 +117,8 @@ class EventsDataset:
         ``report`` instead of repeated per batch); a batch whose customer ids are all missing
         is dropped and counted.
         """
-        scanner = self._dataset.scanner(columns=self.columns, batch_size=min(batch_rows, 1 << 20))
+        scanner = self._dataset.scanner(columns=self.columns, batch_size=min(batch_rows, 1 << 20),
+                                        batch_readahead=READAHEAD_BATCHES, fragment_readahead=READAHEAD_FILES)
         pending: list[pa.RecordBatch] = []
         size = 0
         try:

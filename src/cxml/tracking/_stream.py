@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from cxml.batch import Spill, bucket_count, read_bucket, rows_per_bucket, spill_buckets
+from cxml.batch import Spill, bucket_count, read_bucket, spill_batch_rows, spill_buckets
 from cxml.churn import rfm_summary
 from cxml.data.dataset import EventsDataset
 from cxml.exceptions import InsufficientDataError
@@ -79,7 +79,7 @@ def stream_events(cfg: TrainConfig, budget: int, offsets: list[pd.Timedelta]) ->
     cfg.bundle_dir.parent.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix=f".{cfg.bundle_dir.name}.spill-", dir=cfg.bundle_dir.parent))
     try:
-        spill = spill_buckets(data, configured or pd.Timestamp.max, n_buckets, rows_per_bucket(budget), root)
+        spill = spill_buckets(data, configured or pd.Timestamp.max, n_buckets, spill_batch_rows(budget), root)
         spill.report.warn(f"events source {str(cfg.events_path)!r}")
         look = _look(spill)
         if look.last is None:
