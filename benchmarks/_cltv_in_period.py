@@ -88,6 +88,20 @@ def _oof(X: pd.DataFrame, y: np.ndarray, prior: np.ndarray, recent: np.ndarray) 
     return out
 
 
+def _compared(label: str, cut: str, name: str, y: np.ndarray, score: np.ndarray, base: pd.DataFrame,
+              bars: tuple[tuple[str, str], ...], n_boot: int, **extra: Any) -> list[dict[str, Any]]:
+    """One row per ``(metric, baseline column of base)`` in ``bars``: the paired bootstrap of ``score``
+    against that baseline, printed as it goes."""
+    rows = []
+    for metric, against in bars:
+        r = paired_bootstrap(metric, y, score, base[against].to_numpy(), n_boot=n_boot, random_state=0)
+        rows.append({"cutoff": cut, "name": name, **extra, "metric": metric, "baseline_name": against,
+                     **{k: round(float(v), 5) for k, v in r.items()}})
+        print(f"{label} {cut} {name:<25} {metric:<16} {r['model']:.4f} vs {against:<18} {r['baseline']:.4f} "
+              f"{r['difference']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]", flush=True)
+    return rows
+
+
 def in_period(key: str, cutoffs: list[str], n_boot: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     h = pd.Timedelta(HORIZON)
@@ -109,13 +123,7 @@ def in_period(key: str, cutoffs: list[str], n_boot: int) -> list[dict[str, Any]]
             prior = np.clip(bgg, 1e-3, None)
             scores = _oof(_lgbm.align_features(snap, names), y, prior, base["recent_spend"].to_numpy())
             for name, score in scores.items():
-                for metric, against in BARS:
-                    r = paired_bootstrap(metric, y, score, base[against].to_numpy(), n_boot=n_boot, random_state=0)
-                    rows.append({"cutoff": cut, "name": name, "metric": metric, "baseline_name": against,
-                                 **{k: round(float(v), 5) for k, v in r.items()}})
-                    print(f"in-period {key:<13} {cut} {name:<17} {metric:<16} {r['model']:.4f} vs {against:<18} "
-                          f"{r['baseline']:.4f} {r['difference']:+.4f} [{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]",
-                          flush=True)
+                rows += _compared(f"in-period {key}", cut, name, y, score, base, BARS, n_boot)
     return rows
 
 
@@ -137,13 +145,8 @@ def tied(key: str, cutoffs: list[str], n_boot: int) -> list[dict[str, Any]]:
             flat = forecast.copy()
             flat[low] = forecast[low].mean()
             for name, score in (("forecast", forecast), ("forecast, lowest n0 tied", flat)):
-                for metric, against in (*BARS, ("decile_mape", "bgnbd_gamma_gamma")):
-                    r = paired_bootstrap(metric, y, score, base[against].to_numpy(), n_boot=n_boot, random_state=0)
-                    rows.append({"cutoff": cut, "name": name, "n0": n0, "metric": metric, "baseline_name": against,
-                                 **{k: round(float(v), 5) for k, v in r.items()}})
-                    print(f"tied {key:<8} {cut} {name:<25} n0 {n0:>5} {metric:<16} {r['model']:.4f} vs "
-                          f"{against:<18} {r['baseline']:.4f} {r['difference']:+.4f} "
-                          f"[{r['ci_low']:+.4f}, {r['ci_high']:+.4f}]", flush=True)
+                rows += _compared(f"tied {key} n0={n0}", cut, name, y, score, base,
+                                  (*BARS, ("decile_mape", "bgnbd_gamma_gamma")), n_boot, n0=n0)
     return rows
 
 
