@@ -36,6 +36,8 @@ import argparse
 import json
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +90,14 @@ def _oof(X: pd.DataFrame, y: np.ndarray, prior: np.ndarray, recent: np.ndarray) 
     return out
 
 
+@contextmanager
+def _quietly_loaded(key: str) -> Iterator[pd.DataFrame]:
+    """The events of backtest case ``key``, with warnings silenced while the caller works on them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield load(key)
+
+
 def _compared(label: str, cut: str, name: str, y: np.ndarray, score: np.ndarray, base: pd.DataFrame,
               bars: tuple[tuple[str, str], ...], n_boot: int, **extra: Any) -> list[dict[str, Any]]:
     """One row per ``(metric, baseline column of base)`` in ``bars``: the paired bootstrap of ``score``
@@ -105,9 +115,7 @@ def _compared(label: str, cut: str, name: str, y: np.ndarray, score: np.ndarray,
 def in_period(key: str, cutoffs: list[str], n_boot: int) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     h = pd.Timedelta(HORIZON)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        events = load(key)
+    with _quietly_loaded(key) as events:
         purchases = purchase_rows(events)
         for cut in cutoffs:
             ts = pd.Timestamp(cut)
@@ -131,9 +139,7 @@ def tied(key: str, cutoffs: list[str], n_boot: int) -> list[dict[str, Any]]:
     """The default CLTVModel forecast at each cutoff, as is and with its lowest ``n0`` tied (see above)."""
     rows: list[dict[str, Any]] = []
     h = pd.Timedelta(HORIZON)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        events = load(key)
+    with _quietly_loaded(key) as events:
         for cut in cutoffs:
             ts = pd.Timestamp(cut)
             base = baseline_cltv_values(events, ts, h)
