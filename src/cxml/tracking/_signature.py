@@ -143,10 +143,10 @@ def log_events_input(events: pd.DataFrame, *, source: str | None = None, name: s
                      context: str = "training") -> Any:
     """Log ``events`` as an ``mlflow.data`` dataset input of the active run.
 
-    The dataset's digest is the first 16 hex digits of :func:`frame_sha256` of the whole frame
-    (column names and row count included), and its schema is inferred from a sample of each
-    column (see :data:`SCHEMA_ROWS`); MLflow's own digest reads only the first 10,000 rows, and
-    both it and its schema walk every value in Python.
+    The dataset's digest is the first 16 hex digits of a SHA-256 over :func:`frame_sha256` of
+    the whole frame, its row count and its column names, and its schema is inferred from a sample
+    of each column (see :data:`SCHEMA_ROWS`); MLflow's own digest reads only the first 10,000
+    rows, and both it and its schema walk every value in Python.
 
     Parameters
     ----------
