@@ -64,11 +64,16 @@ def _standardised(Z: np.ndarray, packed: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(out), out, 0.0)
 
 
-def _tweedie_loss(y: np.ndarray, eta: np.ndarray, power: float) -> float:
-    """Mean negative Tweedie log-likelihood (up to terms free of the mean) of ``y`` at ``exp(eta)``."""
+def _tweedie(y: np.ndarray, eta: np.ndarray, power: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """Mean negative Tweedie log-likelihood (up to terms free of the mean) of ``y`` at ``exp(eta)``,
+    and the two powers of the mean it is made of (``mu**(1-p)``, ``mu**(2-p)``; the gradient's too)."""
     eta = np.clip(eta, -30.0, 30.0)
     mu1, mu2 = np.exp((1.0 - power) * eta), np.exp((2.0 - power) * eta)
-    return float(np.mean(-y * mu1 / (1.0 - power) + mu2 / (2.0 - power)))
+    return float(np.mean(-y * mu1 / (1.0 - power) + mu2 / (2.0 - power))), mu1, mu2
+
+
+def _tweedie_loss(y: np.ndarray, eta: np.ndarray, power: float) -> float:
+    return _tweedie(y, eta, power)[0]
 
 
 def _tweedie_fit(X: np.ndarray, y: np.ndarray, offset: np.ndarray, power: float) -> np.ndarray:
@@ -78,9 +83,8 @@ def _tweedie_fit(X: np.ndarray, y: np.ndarray, offset: np.ndarray, power: float)
     A = np.column_stack([np.ones(n), X])
 
     def loss(b: np.ndarray) -> tuple[float, np.ndarray]:
-        eta = np.clip(offset + A @ b, -30.0, 30.0)
-        mu1, mu2 = np.exp((1.0 - power) * eta), np.exp((2.0 - power) * eta)
-        value = _tweedie_loss(y, offset + A @ b, power) + 0.5 * _ALPHA * b[1:] @ b[1:]
+        value, mu1, mu2 = _tweedie(y, offset + A @ b, power)
+        value += 0.5 * _ALPHA * b[1:] @ b[1:]
         grad = A.T @ (mu2 - y * mu1) / n
         grad[1:] += _ALPHA * b[1:]
         return float(value), grad

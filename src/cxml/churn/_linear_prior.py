@@ -100,12 +100,7 @@ def _choose_C(frame: pd.DataFrame, Z: np.ndarray, y: np.ndarray) -> float:
     late = cut == cut.max()
     if late.all() or len(np.unique(y[~late])) < 2 or len(np.unique(y[late])) < 2:
         return 1.0
-    k = Z.shape[1]
-    losses = []
-    for C in C_GRID:
-        packed = _fit(Z[~late], y[~late], C)
-        z = _standardised(Z[late], packed[:k], packed[k:2 * k]) @ packed[2 * k:3 * k] + packed[3 * k]
-        losses.append(_log_loss(y[late], z))
+    losses = [_log_loss(y[late], _log_odds(_fit(Z[~late], y[~late], C), Z[late])) for C in C_GRID]
     return float(C_GRID[int(np.argmin(losses))])
 
 
@@ -122,11 +117,16 @@ def fit_linear_prior(frame: pd.DataFrame, y: np.ndarray, specs: Sequence[str] = 
     return _fit(Z, y, strength)
 
 
+def _log_odds(packed: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    """The packed prior's log-odds for the transformed columns ``Z`` (:func:`design`)."""
+    k = Z.shape[1]
+    mean, scale, coef, intercept = packed[:k], packed[k:2 * k], packed[2 * k:3 * k], packed[3 * k]
+    return np.asarray(_standardised(Z, mean, scale) @ coef + intercept, dtype=np.float64)
+
+
 def linear_prior(packed: np.ndarray, frame: pd.DataFrame, specs: Sequence[str] = LINEAR_PRIOR_COLUMNS) -> np.ndarray:
     """The prior's log-odds for every row of ``frame``."""
-    k = len(specs)
-    mean, scale, coef, intercept = packed[:k], packed[k:2 * k], packed[2 * k:3 * k], packed[3 * k]
-    return np.asarray(_standardised(design(frame, specs), mean, scale) @ coef + intercept, dtype=np.float64)
+    return _log_odds(packed, design(frame, specs))
 
 
 def valid_specs(specs: Sequence[str]) -> bool:
