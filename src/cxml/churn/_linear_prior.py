@@ -28,8 +28,8 @@ from sklearn.linear_model import LogisticRegression
 
 from cxml.schema import Columns
 
-__all__ = ["C_GRID", "LINEAR_PRIOR_COLUMNS", "design", "fit_linear_prior", "hinge_specs", "linear_prior",
-           "standardisation", "valid_packed", "valid_specs"]
+__all__ = ["C_GRID", "LINEAR_PRIOR_COLUMNS", "clipped_logit", "design", "fit_linear_prior", "hinge_specs",
+           "linear_prior", "standardisation", "valid_packed", "valid_specs"]
 
 #: The default specs (also those of a model saved before specs were stored).
 LINEAR_PRIOR_COLUMNS = ("logit:bg_p_no_purchase", "log1p:recency_days", "log1p:n_purchase_days",
@@ -39,12 +39,18 @@ C_GRID = (0.01, 0.1, 1.0, 10.0)
 _TRANSFORMS = ("logit", "log1p", "raw", "hinge")
 
 
+def clipped_logit(p: np.ndarray) -> np.ndarray:
+    """``log(p / (1 − p))`` with ``p`` clipped to ``[1e-6, 1 − 1e-6]``: a probability of exactly 0 or 1
+    stays finite (NaN stays NaN)."""
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
+    return np.asarray(np.log(q) - np.log1p(-q))
+
+
 def _column(frame: pd.DataFrame, spec: str) -> np.ndarray:
     kind, name, *knot = spec.split(":")
     v = frame[name].to_numpy(dtype=np.float64)
     if kind == "logit":
-        p = np.clip(v, 1e-6, 1 - 1e-6)
-        return np.asarray(np.log(p) - np.log1p(-p))
+        return clipped_logit(v)
     if kind == "raw":
         return v
     logged = np.log1p(np.maximum(v, 0.0))

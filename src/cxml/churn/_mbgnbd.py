@@ -37,6 +37,7 @@ import pandas as pd
 from scipy.special import digamma, expit, gammaln, hyp2f1
 
 from cxml.churn._bgnbd_math import hyp2f1_checked
+from cxml.churn._linear_prior import clipped_logit
 from cxml.churn._optim import FitResult, minimize_log_params
 from cxml.churn.summary import last_observed_day
 from cxml.features._base import Prepared
@@ -166,10 +167,5 @@ def mbg_frame(summary: pd.DataFrame, params: np.ndarray | None, horizon_units: f
     out["mbg_p_no_purchase"] = scores["p_no_purchase"].to_numpy()
     out["mbg_expected_purchases"] = scores["expected_purchases"].to_numpy()
     if bg_p_no_purchase is not None:
-        out["mbg_bg_logit_gap"] = _logit(out["mbg_p_no_purchase"].to_numpy()) - _logit(bg_p_no_purchase)
+        out["mbg_bg_logit_gap"] = clipped_logit(out["mbg_p_no_purchase"].to_numpy()) - clipped_logit(bg_p_no_purchase)
     return out
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1 - 1e-6)
-    return np.asarray(np.log(q) - np.log1p(-q))

@@ -62,6 +62,7 @@ from cxml.churn._explained import ExplainedModel
 from cxml.churn._lgbm import finite_baselines
 from cxml.churn._linear_prior import (
     LINEAR_PRIOR_COLUMNS,
+    clipped_logit,
     fit_linear_prior,
     linear_prior,
     valid_packed,
@@ -176,9 +177,7 @@ class ChurnModel(ExplainedModel):
         return LINEAR_PRIOR_COLUMNS
 
     def _link(self, value: np.ndarray) -> np.ndarray:
-        # logit, clipped so that a BG/NBD probability of exactly 0 or 1 stays finite
-        p = np.clip(value, 1e-6, 1 - 1e-6)
-        return np.asarray(np.log(p) - np.log1p(-p))
+        return clipped_logit(value)  # a BG/NBD probability of exactly 0 or 1 stays finite
 
     def _after_validation(
         self, booster: lgb.Booster, best: int, valid: pd.DataFrame, names: list[str]
